@@ -1,0 +1,200 @@
+/**
+ * The local service's HTTP plumbing: routing on the raw path, bounded body reads, SigV4 verification before any
+ * processing, and responses shaped as AWS sends them (x-amzn-requestid on every response, errors with
+ * x-amzn-errortype and a JSON message).
+ */
+import { randomUUID } from 'node:crypto';
+import { promises as fs } from 'node:fs';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { ServiceError, validationError } from './errors.js';
+import { type Credentials, parseQuery, sha256Hex, verifySigV4, type VerifiedIdentity } from './sigv4.js';
+
+export const JSON_BODY_LIMIT = 1024 * 1024;
+
+export interface RequestContext {
+  method: string;
+  rawPath: string;
+  params: Record<string, string>;
+  query: Record<string, string | string[]>;
+  headers: IncomingMessage['headers'];
+  /** The whole body for buffered routes; empty for streaming routes (read `stream` instead). */
+  body: Buffer;
+  stream: IncomingMessage;
+  identity: VerifiedIdentity;
+  requestId: string;
+  signal: AbortSignal;
+}
+
+export type Reply =
+  | { status?: number; json: unknown; headers?: Record<string, string> }
+  | { status?: number; file: string; contentType: string; headers?: Record<string, string> }
+  | { status?: number; body: Buffer | Readable; contentType: string; headers?: Record<string, string> };
+
+export type Handler = (ctx: RequestContext) => Promise<Reply>;
+
+export interface Route {
+  method: string;
+  /** Path template with `{name}` segments, e.g. `/datastore/{datastoreId}`. */
+  path: string;
+  handler: Handler;
+  /** Streaming routes verify the signature from the declared payload hash and read the body themselves. */
+  streaming?: boolean;
+}
+
+interface CompiledRoute extends Route {
+  segments: string[];
+}
+
+export class Router {
+  private readonly routes: CompiledRoute[] = [];
+
+  add(route: Route): this {
+    this.routes.push({ ...route, segments: route.path.split('/').slice(1) });
+    return this;
+  }
+
+  match(method: string, rawPath: string): { route: CompiledRoute; params: Record<string, string> } | undefined {
+    const segments = rawPath.split('/').slice(1);
+    for (const route of this.routes) {
+      if (route.method !== method || route.segments.length !== segments.length) continue;
+      const params: Record<string, string> = {};
+      let ok = true;
+      for (let i = 0; i < segments.length && ok; i++) {
+        const template = route.segments[i]!;
+        const actual = segments[i]!;
+        if (template.startsWith('{')) params[template.slice(1, -1)] = decodeSegment(actual, template);
+        else ok = template === actual;
+      }
+      if (ok) return { route, params };
+    }
+    return undefined;
+  }
+}
+
+function decodeSegment(raw: string, template: string): string {
+  try {
+    return decodeURIComponent(raw);
+  } catch {
+    throw validationError(`1 validation error detected: Value at '${template.slice(1, -1)}' failed to satisfy constraint: Member must be a valid percent-encoded path segment`);
+  }
+}
+
+async function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
+  const declared = Number(req.headers['content-length'] ?? 0);
+  if (declared > limit) throw new ServiceError('RequestEntityTooLargeException', `Request body of ${declared} bytes exceeds the ${limit} byte limit.`);
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req as AsyncIterable<Buffer>) {
+    size += chunk.length;
+    if (size > limit) throw new ServiceError('RequestEntityTooLargeException', `Request body exceeds the ${limit} byte limit.`);
+    chunks.push(chunk);
+  }
+  return Buffer.concat(chunks);
+}
+
+export interface HttpHandlerOptions {
+  router: Router;
+  credentials: Credentials;
+  /** Requests processed at once; more get 429 ThrottlingException, which AWS clients retry with back-off. */
+  maxInFlight: number;
+  onError?: (err: unknown, requestId: string) => void;
+}
+
+/** Builds the node:http request listener of the local service. */
+export function createRequestListener(options: HttpHandlerOptions) {
+  let inFlight = 0;
+  return (req: IncomingMessage, res: ServerResponse): void => {
+    const requestId = randomUUID();
+    res.setHeader('x-amzn-requestid', requestId);
+    if (inFlight >= options.maxInFlight) {
+      sendError(res, new ServiceError('ThrottlingException', 'Rate exceeded: the local service is processing too many requests; retry with back-off.'), req);
+      return;
+    }
+    inFlight++;
+    res.once('close', () => inFlight--);
+    handle(req, res, requestId, options).catch((err: unknown) => {
+      if (!(err instanceof ServiceError)) options.onError?.(err, requestId);
+      sendError(res, err, req);
+    });
+  };
+}
+
+async function handle(req: IncomingMessage, res: ServerResponse, requestId: string, options: HttpHandlerOptions): Promise<void> {
+  const url = req.url ?? '/';
+  const q = url.indexOf('?');
+  const rawPath = q < 0 ? url : url.slice(0, q);
+  const rawQuery = q < 0 ? '' : url.slice(q + 1);
+  const method = req.method ?? 'GET';
+
+  const matched = options.router.match(method, rawPath);
+  const streaming = matched?.route.streaming === true;
+  const body = streaming ? Buffer.alloc(0) : await readBody(req, JSON_BODY_LIMIT);
+  // Authentication comes before routing errors so that unsigned probes learn nothing about the API surface.
+  const identity = await verifySigV4(
+    { method, host: String(req.headers.host ?? ''), rawPath, rawQuery, headers: req.headers },
+    { credentials: options.credentials, bodySha256: streaming ? undefined : sha256Hex(body) },
+  );
+  if (!matched) throw new ServiceError('UnknownOperationException', `No operation matches ${method} ${rawPath}.`);
+
+  const abort = new AbortController();
+  res.on('close', () => abort.abort());
+  const reply = await matched.route.handler({
+    method,
+    rawPath,
+    params: matched.params,
+    query: parseQuery(rawQuery),
+    headers: req.headers,
+    body,
+    stream: req,
+    identity,
+    requestId,
+    signal: abort.signal,
+  });
+  await send(res, reply);
+}
+
+async function send(res: ServerResponse, reply: Reply): Promise<void> {
+  // Open a file before any header is set, so a missing file is a clean error response.
+  const file = 'file' in reply ? await fs.open(reply.file) : undefined;
+  res.statusCode = reply.status ?? 200;
+  for (const [k, v] of Object.entries(reply.headers ?? {})) res.setHeader(k, v);
+  if ('json' in reply) {
+    const text = JSON.stringify(reply.json);
+    res.setHeader('content-type', 'application/json');
+    res.setHeader('content-length', Buffer.byteLength(text));
+    res.end(text);
+    return;
+  }
+  res.setHeader('content-type', reply.contentType);
+  if (file) {
+    res.setHeader('content-length', (await file.stat()).size);
+    await pipeline(file.createReadStream(), res);
+    return;
+  }
+  if (!('body' in reply)) return;
+  if (Buffer.isBuffer(reply.body)) {
+    res.setHeader('content-length', reply.body.length);
+    res.end(reply.body);
+    return;
+  }
+  await pipeline(reply.body, res);
+}
+
+function sendError(res: ServerResponse, err: unknown, req: IncomingMessage): void {
+  const error =
+    err instanceof ServiceError ? err : new ServiceError('InternalServerException', 'The local service hit an unexpected error; see its log for details.');
+  if (res.headersSent) {
+    res.destroy();
+    return;
+  }
+  const text = JSON.stringify({ message: error.message });
+  res.statusCode = error.status;
+  res.setHeader('x-amzn-errortype', error.name);
+  res.setHeader('content-type', 'application/json');
+  res.setHeader('content-length', Buffer.byteLength(text));
+  // The body of a rejected request may be unread; close the connection instead of draining a large upload.
+  if (!req.complete) res.setHeader('connection', 'close');
+  res.end(text);
+}
