@@ -1,5 +1,5 @@
 /** DICOM data dictionary look-ups (PS3.6 via dcmjs), for validating metadata updates and naming attributes. */
-import { createRequire } from 'node:module';
+import { DicomMetaDictionary, type DictionaryEntry as RawEntry } from './dcmjs-data.js';
 
 export interface DictionaryEntry {
   /** `(gggg,eeee)` */
@@ -10,17 +10,7 @@ export interface DictionaryEntry {
   keyword: string;
 }
 
-interface RawEntry {
-  tag: string;
-  vr: string;
-  vm: string;
-  name: string;
-}
-
-const dcmjs = createRequire(import.meta.url)('dcmjs') as {
-  data: { DicomMetaDictionary: { nameMap: Record<string, RawEntry | undefined>; dictionary: Record<string, RawEntry | undefined> } };
-};
-const { nameMap, dictionary } = dcmjs.data.DicomMetaDictionary;
+const { nameMap, dictionary } = DicomMetaDictionary;
 
 const toEntry = (raw: RawEntry | undefined): DictionaryEntry | undefined =>
   raw && raw.name ? { tag: raw.tag, vr: raw.vr, vm: raw.vm, keyword: raw.name } : undefined;

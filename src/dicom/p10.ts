@@ -1,240 +1,255 @@
 /**
- * DICOM Part 10 parsing into the shape of HealthImaging's metadata document (spec §2): attributes keyed by
- * keyword (or 8-hex tag for private/unknown ones, with their VR in DICOMVRs), split by level, values encoded as
- * §2.3 says. Text values keep their original padding, as HealthImaging's documents do (`"SeriesNumber": "1 "`);
- * only the NUL padding of UIDs is dropped.
+ * DICOM Part 10 files → ParsedInstance: the attributes of the metadata document split by level (§2.2, encoded
+ * as attributes.ts says), the frame geometry, and the pixel data of each frame as found in the file.
  */
-import { createRequire } from 'node:module';
-import { lookupAttribute } from './dictionary.js';
+import { encodeDataset, type VrMap } from './attributes.js';
+import { DicomMessage, type DicomDataset, type DicomFile } from './dcmjs-data.js';
+import { DicomParseError } from './errors.js';
 import { levelOf } from './levels.js';
-import type { DicomAttributes, FrameGeometry, ParsedInstance } from './types.js';
+import { extractBits, swapToLittleEndian } from './pixels.js';
+import { checkStructure, hasDicmPrefix, StructureError, type FileMetaSummary } from './structure.js';
+import { isEncapsulated, syntaxInfo } from './syntaxes.js';
+import { TS, type DicomAttributes, type FrameGeometry, type ParsedInstance } from './types.js';
 
-export class DicomParseError extends Error {
-  override readonly name = 'DicomParseError';
-}
+export { DicomParseError } from './errors.js';
+export { levelOf } from './levels.js';
+export { lookupAttribute, type DictionaryEntry } from './dictionary.js';
 
-interface RawElement {
-  vr: string;
-  Value?: unknown[];
-  _rawValue?: unknown;
-}
-type RawDataset = Record<string, RawElement>;
+const PIXEL_DATA = '7FE00010';
+const FLOAT_PIXEL_DATA = ['7FE00008', '7FE00009'];
+const PIXEL_TAGS: ReadonlySet<string> = new Set([PIXEL_DATA, ...FLOAT_PIXEL_DATA]);
+const EXTENDED_OFFSET_TABLE = '7FE00001';
 
-interface Dcmjs {
-  data: { DicomMessage: { readFile(buffer: ArrayBuffer, options?: Record<string, unknown>): { meta: RawDataset; dict: RawDataset } } };
-  log: { setLevel(level: string): void };
-}
+/** Attributes without which an instance cannot be placed in an image set. */
+type RequiredUid = 'StudyInstanceUID' | 'SeriesInstanceUID' | 'SOPInstanceUID' | 'SOPClassUID';
 
-const dcmjs = createRequire(import.meta.url)('dcmjs') as Dcmjs;
-// dcmjs logs through console.log (stdout), which belongs to MCP on stdio; keep only errors (console.error).
-dcmjs.log.setLevel('error');
+/**
+ * Parses a P10 file, or throws DicomParseError saying why it is not an importable instance (not DICOM P10,
+ * truncated, a required UID missing, pixel data that does not fit its description).
+ */
+export function parseP10(bytes: Uint8Array): ParsedInstance {
+  if (!hasDicmPrefix(bytes)) throw new DicomParseError('not a DICOM P10 file (no DICM preamble)');
+  const { transferSyntaxUID, groupLength } = checkedFileMeta(bytes);
+  const file = readWithDcmjs(bytes);
+  const bigEndian = transferSyntaxUID === TS.explicitBE;
 
-const PIXEL_TAGS = new Set(['7FE00010', '7FE00008', '7FE00009']);
-const NUMERIC_VRS = new Set(['US', 'SS', 'UL', 'SL', 'FL', 'FD', 'UV', 'SV']);
-const BINARY_VRS = new Set(['OB', 'OD', 'OF', 'OL', 'OV', 'OW', 'UN']);
-const ENCAPSULATED_NATIVE = new Set(['1.2.840.10008.1.2', '1.2.840.10008.1.2.1', '1.2.840.10008.1.2.1.99', '1.2.840.10008.1.2.2']);
+  const vrs: VrMap = {};
+  // A deflated dataset may legitimately hold values longer than the file.
+  const maxValueLength = transferSyntaxUID === TS.deflatedLE ? Infinity : bytes.length;
+  const attributes = {
+    ...(groupLength !== undefined && { FileMetaInformationGroupLength: groupLength }),
+    ...encodeDataset(file.meta, vrs),
+    ...encodeDataset(file.dict, vrs, { skip: PIXEL_TAGS, bigEndian, maxValueLength }),
+  };
+  const uid = (keyword: RequiredUid) => requiredUid(attributes, keyword);
+  const identity = {
+    studyInstanceUID: uid('StudyInstanceUID'),
+    seriesInstanceUID: uid('SeriesInstanceUID'),
+    sopInstanceUID: uid('SOPInstanceUID'),
+    sopClassUID: uid('SOPClassUID'),
+  };
+  const levels = splitByLevel(attributes);
+  const pixels = pixelDataOf(file.dict, attributes, transferSyntaxUID);
 
-const toBase64 = (value: unknown): string => {
-  if (value instanceof ArrayBuffer) return Buffer.from(value).toString('base64');
-  if (ArrayBuffer.isView(value)) return Buffer.from(value.buffer, value.byteOffset, value.byteLength).toString('base64');
-  return '';
-};
-
-function stripNul(value: string): string {
-  return value.replace(/\0+$/, '');
-}
-
-/** The element's values as the metadata document encodes them (before VM folding). */
-function elementValues(element: RawElement): unknown[] {
-  const { vr } = element;
-  const values = element.Value ?? [];
-  if (vr === 'SQ') return values.map((item) => convertDataset(item as RawDataset, false).attributes);
-  if (BINARY_VRS.has(vr)) return values.length ? [values.map(toBase64).join('')] : [];
-  if (NUMERIC_VRS.has(vr)) return values.map(Number);
-  if (vr === 'AT') return values.map(String);
-  const raw = element._rawValue;
-  if (vr === 'PN') {
-    const text = typeof raw === 'string' ? raw : values.map((v) => (typeof v === 'object' && v ? Object.values(v as Record<string, string>).join('=') : String(v))).join('\\');
-    return text === '' ? [] : text.split('\\').map(stripNul);
-  }
-  const strings = (Array.isArray(raw) ? raw.map(String) : values.map(String)).map((s) => (vr === 'UI' ? stripNul(s).trim() : stripNul(s)));
-  // A present but empty attribute (type 2) is null in the document.
-  return strings.length === 1 && strings[0]!.trim() === '' ? [] : strings;
-}
-
-/** Converts a dcmjs dataset (tag-keyed) into document attributes (keyword-keyed) plus VRs of private/unknown tags. */
-function convertDataset(dataset: RawDataset, topLevel: boolean): { attributes: DicomAttributes; vrs: Record<string, string> } {
-  const attributes: DicomAttributes = {};
-  const vrs: Record<string, string> = {};
-  for (const [tag, element] of Object.entries(dataset)) {
-    if (topLevel && PIXEL_TAGS.has(tag)) continue;
-    // Group lengths (gggg0000) outside the file meta group are retired and carry no information.
-    if (tag.endsWith('0000') && !tag.startsWith('0002')) continue;
-    const entry = lookupAttribute(tag);
-    const key = entry && !isPrivate(tag) ? entry.keyword : tag.toUpperCase();
-    if (!entry || isPrivate(tag)) vrs[key] = element.vr;
-    const values = elementValues(element);
-    const multi = entry ? entry.vm !== '1' : values.length > 1;
-    attributes[key] = values.length === 0 ? null : multi || values.length > 1 ? values : values[0];
-  }
-  return { attributes, vrs };
-}
-
-const isPrivate = (tag: string) => Number.parseInt(tag.slice(3, 4), 16) % 2 === 1;
-
-function required(attributes: DicomAttributes, keyword: string): string {
-  const value = attributes[keyword];
-  if (typeof value !== 'string' || value.trim() === '') throw new DicomParseError(`DICOM attribute ${keyword} does not exist`);
-  return value.trim();
-}
-
-const numberOf = (attributes: DicomAttributes, keyword: string, fallback: number): number => {
-  const value = Array.isArray(attributes[keyword]) ? (attributes[keyword] as unknown[])[0] : attributes[keyword];
-  const n = typeof value === 'number' ? value : Number.parseInt(String(value ?? ''), 10);
-  return Number.isFinite(n) ? n : fallback;
-};
-
-function geometryOf(attributes: DicomAttributes): FrameGeometry | undefined {
-  if (attributes.Rows === undefined || attributes.Columns === undefined) return undefined;
   return {
-    rows: numberOf(attributes, 'Rows', 0),
-    columns: numberOf(attributes, 'Columns', 0),
-    samplesPerPixel: numberOf(attributes, 'SamplesPerPixel', 1),
-    bitsAllocated: numberOf(attributes, 'BitsAllocated', 16),
-    bitsStored: numberOf(attributes, 'BitsStored', numberOf(attributes, 'BitsAllocated', 16)),
-    pixelRepresentation: numberOf(attributes, 'PixelRepresentation', 0) === 1 ? 1 : 0,
-    photometricInterpretation: String(attributes.PhotometricInterpretation ?? 'MONOCHROME2').trim(),
-    planarConfiguration: numberOf(attributes, 'PlanarConfiguration', 0) === 1 ? 1 : 0,
-    numberOfFrames: Math.max(1, numberOf(attributes, 'NumberOfFrames', 1)),
+    transferSyntaxUID,
+    ...identity,
+    patient: levels.Patient,
+    study: levels.Study,
+    series: levels.Series,
+    instance: { DICOM: levels.Instance, DICOMVRs: vrs },
+    ...(pixels && { geometry: pixels.geometry }),
+    frameData: pixels?.frames ?? [],
   };
 }
 
-const asBytes = (value: unknown): Uint8Array => {
-  if (value instanceof ArrayBuffer) return new Uint8Array(value);
-  if (ArrayBuffer.isView(value)) return new Uint8Array(value.buffer, value.byteOffset, value.byteLength);
-  throw new DicomParseError('PixelData has an unexpected encoding');
-};
-
-/** Native pixel data split into frames, little endian. */
-function nativeFrames(chunks: Uint8Array[], geometry: FrameGeometry, bigEndian: boolean): Uint8Array[] {
-  const all = chunks.length === 1 ? chunks[0]! : new Uint8Array(Buffer.concat(chunks));
-  const bitsPerFrame = geometry.rows * geometry.columns * geometry.samplesPerPixel * geometry.bitsAllocated;
-  if (bitsPerFrame % 8 !== 0 && geometry.numberOfFrames > 1) throw new DicomParseError('Multi-frame 1-bit pixel data whose frames are not byte-aligned is not supported');
-  const frameBytes = Math.ceil(bitsPerFrame / 8);
-  if (all.length < frameBytes * geometry.numberOfFrames) {
-    throw new DicomParseError(`PixelData holds ${all.length} bytes; ${geometry.numberOfFrames} frame(s) of ${geometry.rows}×${geometry.columns} need ${frameBytes * geometry.numberOfFrames} (the file is truncated)`);
+function checkedFileMeta(bytes: Uint8Array): { transferSyntaxUID: string; groupLength: number | undefined } {
+  let meta: FileMetaSummary;
+  try {
+    meta = checkStructure(bytes);
+  } catch (err) {
+    if (err instanceof StructureError) throw new DicomParseError(err.message);
+    throw err;
   }
+  if (!meta.transferSyntaxUID) throw new DicomParseError('DICOM attribute TransferSyntaxUID does not exist');
+  return { transferSyntaxUID: meta.transferSyntaxUID, groupLength: meta.groupLength };
+}
+
+/**
+ * dcmjs refuses a few things that the structural check has already shown to be harmless: several character sets
+ * (ISO 2022 code extensions, common in Japanese and Korean data; dcmjs then decodes with the first) and a file meta
+ * group without its group length. Those are read again leniently.
+ */
+const LENIENT_RETRY = [/multiple character sets/i, /Unsupported character set/i, /meta length tag/i];
+
+function readWithDcmjs(bytes: Uint8Array): DicomFile {
+  // dcmjs wants an ArrayBuffer of its own; a Node Buffer is usually a window on a larger pool.
+  const buffer = (bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength ? bytes.buffer : bytes.slice().buffer) as ArrayBuffer;
+  try {
+    return DicomMessage.readFile(buffer);
+  } catch (err) {
+    const message = err instanceof Error ? err.message : String(err);
+    if (LENIENT_RETRY.some((pattern) => pattern.test(message))) return DicomMessage.readFile(buffer, { ignoreErrors: true });
+    throw new DicomParseError(`malformed DICOM file: ${message}`);
+  }
+}
+
+function requiredUid(attributes: DicomAttributes, keyword: RequiredUid): string {
+  const value = attributes[keyword];
+  if (value === undefined) throw new DicomParseError(`DICOM attribute ${keyword} does not exist`);
+  if (typeof value !== 'string' || value.trim() === '') throw new DicomParseError(`DICOM attribute ${keyword} has no value`);
+  return value.trim();
+}
+
+type Levels = Record<'Patient' | 'Study' | 'Series' | 'Instance', DicomAttributes>;
+
+function splitByLevel(attributes: DicomAttributes): Levels {
+  const levels: Levels = { Patient: {}, Study: {}, Series: {}, Instance: {} };
+  for (const [key, value] of Object.entries(attributes)) levels[levelOf(key)][key] = value;
+  return levels;
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Pixel data
+
+interface PixelData {
+  geometry: FrameGeometry;
+  frames: Uint8Array[];
+}
+
+function pixelDataOf(dataset: DicomDataset, attributes: DicomAttributes, transferSyntaxUID: string): PixelData | undefined {
+  const floatTag = FLOAT_PIXEL_DATA.find((tag) => dataset[tag]);
+  if (floatTag) throw new DicomParseError(`${floatTag === '7FE00008' ? 'FloatPixelData' : 'DoubleFloatPixelData'} is not supported; HealthImaging stores integer pixel data`);
+  const element = dataset[PIXEL_DATA];
+  const chunks = (element?.Value ?? []).filter(isBinary).map(asBytes);
+  if (chunks.every((c) => c.length === 0)) return undefined;
+  const geometry = geometryOf(attributes);
+  const frames = !isEncapsulated(transferSyntaxUID)
+    ? nativeFrames(concat(chunks), geometry, transferSyntaxUID === TS.explicitBE)
+    : syntaxInfo(transferSyntaxUID)?.encoding === 'video'
+      ? [concat(chunks)] // one stream for all frames; it has no per-frame codestreams
+      : encapsulatedFrames(chunks, geometry, extendedOffsets(dataset));
+  return { geometry, frames };
+}
+
+const isBinary = (value: unknown): value is ArrayBuffer | ArrayBufferView => value instanceof ArrayBuffer || ArrayBuffer.isView(value);
+
+function asBytes(value: ArrayBuffer | ArrayBufferView): Uint8Array {
+  return value instanceof ArrayBuffer ? new Uint8Array(value) : new Uint8Array(value.buffer, value.byteOffset, value.byteLength);
+}
+
+function concat(chunks: Uint8Array[]): Uint8Array {
+  if (chunks.length === 1) return chunks[0]!;
+  const out = new Uint8Array(chunks.reduce((sum, c) => sum + c.length, 0));
+  let at = 0;
+  for (const chunk of chunks) {
+    out.set(chunk, at);
+    at += chunk.length;
+  }
+  return out;
+}
+
+function geometryOf(attributes: DicomAttributes): FrameGeometry {
+  const required = (keyword: string): number => {
+    const value = integerOf(attributes[keyword]);
+    if (value === undefined || value <= 0) throw new DicomParseError(`DICOM attribute ${keyword} ${value === undefined ? 'does not exist' : 'is not positive'}; it is required with PixelData`);
+    return value;
+  };
+  const bitsAllocated = required('BitsAllocated');
+  const photometric = attributes.PhotometricInterpretation;
+  return {
+    rows: required('Rows'),
+    columns: required('Columns'),
+    samplesPerPixel: integerOf(attributes.SamplesPerPixel) ?? 1,
+    bitsAllocated,
+    bitsStored: integerOf(attributes.BitsStored) ?? bitsAllocated,
+    pixelRepresentation: integerOf(attributes.PixelRepresentation) === 1 ? 1 : 0,
+    photometricInterpretation: typeof photometric === 'string' ? photometric.trim() : 'MONOCHROME2',
+    planarConfiguration: integerOf(attributes.PlanarConfiguration) === 1 ? 1 : 0,
+    numberOfFrames: Math.max(1, integerOf(attributes.NumberOfFrames) ?? 1),
+  };
+}
+
+/** A number from a US value or an IS string (first value of a multi-valued attribute). */
+function integerOf(value: unknown): number | undefined {
+  const first = Array.isArray(value) ? value[0] : value;
+  const n = typeof first === 'number' ? first : typeof first === 'string' ? Number.parseInt(first, 10) : Number.NaN;
+  return Number.isFinite(n) ? n : undefined;
+}
+
+/** Native pixel data: each frame's bytes, little endian; 1-bit frames repacked to start on a byte. */
+function nativeFrames(data: Uint8Array, geometry: FrameGeometry, bigEndian: boolean): Uint8Array[] {
+  const { rows, columns, samplesPerPixel, bitsAllocated, numberOfFrames } = geometry;
+  if (bitsAllocated !== 1 && bitsAllocated % 8 !== 0) throw new DicomParseError(`BitsAllocated ${bitsAllocated} is not supported`);
+  const ybr422 = geometry.photometricInterpretation === 'YBR_FULL_422' && bitsAllocated === 8;
+  const frameBits = rows * columns * (ybr422 ? 2 : samplesPerPixel) * bitsAllocated;
+  if (data.length * 8 < frameBits * numberOfFrames) {
+    throw new DicomParseError(`PixelData holds ${data.length} bytes, less than the ${Math.ceil((frameBits * numberOfFrames) / 8)} that ${numberOfFrames} frame(s) of ${rows}×${columns}×${samplesPerPixel}×${bitsAllocated} bits need`);
+  }
+  const littleEndian = bigEndian && bitsAllocated > 8 ? swapToLittleEndian(data, bitsAllocated / 8) : data;
   const frames: Uint8Array[] = [];
-  for (let f = 0; f < geometry.numberOfFrames; f++) {
-    const frame = all.slice(f * frameBytes, (f + 1) * frameBytes);
-    if (bigEndian && geometry.bitsAllocated > 8) swapBytes(frame, geometry.bitsAllocated / 8);
-    frames.push(frame);
+  for (let f = 0; f < numberOfFrames; f++) {
+    frames.push(
+      bitsAllocated === 1
+        ? extractBits(littleEndian, f * frameBits, frameBits)
+        : littleEndian.subarray((f * frameBits) / 8, ((f + 1) * frameBits) / 8),
+    );
   }
   return frames;
 }
 
-function swapBytes(bytes: Uint8Array, width: number): void {
-  for (let i = 0; i + width <= bytes.length; i += width) {
-    for (let a = i, b = i + width - 1; a < b; a++, b--) {
-      const t = bytes[a]!;
-      bytes[a] = bytes[b]!;
-      bytes[b] = t;
-    }
-  }
-}
-
-/** Encapsulated pixel data: one complete codestream per frame. */
-function encapsulatedFrames(chunks: Uint8Array[], geometry: FrameGeometry): Uint8Array[] {
-  if (chunks.length === geometry.numberOfFrames) return chunks.map((c) => c.slice());
-  if (geometry.numberOfFrames === 1) return [new Uint8Array(Buffer.concat(chunks))];
-  throw new DicomParseError(`PixelData has ${chunks.length} fragments for ${geometry.numberOfFrames} frames; frames split over several fragments need a Basic Offset Table that this file lacks`);
-}
-
 /**
- * dcmjs reads a file whose pixel data is cut short without complaint, so check the PixelData element itself: its
- * declared length must fit in the file, and encapsulated data must end with its sequence delimiter.
+ * Encapsulated pixel data as dcmjs returns it: one buffer per frame when the Basic Offset Table is present (it
+ * joins each frame's fragments), else one buffer per fragment. Fragments are grouped into frames by the Extended
+ * Offset Table when there is one, else by where a codestream starts (JPEG SOI, JPEG 2000 SOC); with one frame all
+ * fragments are that frame.
  */
-function assertPixelDataComplete(bytes: Uint8Array, transferSyntaxUID: string): void {
-  if (transferSyntaxUID === '1.2.840.10008.1.2.1.99') return; // deflated: dcmjs inflates and checks the stream
-  const buffer = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  const bigEndian = transferSyntaxUID === '1.2.840.10008.1.2.2';
-  const implicit = transferSyntaxUID === '1.2.840.10008.1.2';
-  const tag = Buffer.from(bigEndian ? [0x7f, 0xe0, 0x00, 0x10] : [0xe0, 0x7f, 0x10, 0x00]);
-  for (let at = buffer.indexOf(tag, 132); at >= 0; at = buffer.indexOf(tag, at + 1)) {
-    let length: number;
-    let header: number;
-    if (implicit) {
-      header = 8;
-      if (at + header > buffer.length) break;
-      length = buffer.readUInt32LE(at + 4);
-    } else {
-      const vr = buffer.toString('latin1', at + 4, at + 6);
-      if (!['OB', 'OW', 'OF', 'OD', 'UN'].includes(vr)) continue;
-      header = 12;
-      if (at + header > buffer.length) break;
-      length = bigEndian ? buffer.readUInt32BE(at + 8) : buffer.readUInt32LE(at + 8);
-    }
-    if (length === 0xffffffff) {
-      const delimiter = Buffer.from(bigEndian ? [0xff, 0xfe, 0xe0, 0xdd] : [0xfe, 0xff, 0xdd, 0xe0]);
-      if (buffer.lastIndexOf(delimiter) < at) throw new DicomParseError('The DICOM file is truncated: the encapsulated PixelData has no sequence delimiter');
-    } else if (at + header + length > buffer.length) {
-      throw new DicomParseError(`The DICOM file is truncated: PixelData declares ${length} bytes, the file holds ${buffer.length - at - header}`);
-    }
-    return;
+function encapsulatedFrames(chunks: Uint8Array[], geometry: FrameGeometry, offsets: number[] | undefined): Uint8Array[] {
+  const frameCount = geometry.numberOfFrames;
+  if (chunks.length === frameCount) return chunks;
+  if (frameCount === 1) return [concat(chunks)];
+  const groups = offsets ? groupByOffsets(chunks, offsets) : groupByCodestreamStart(chunks);
+  if (groups.length !== frameCount) {
+    throw new DicomParseError(`PixelData has ${chunks.length} fragments that could not be matched to its ${frameCount} frames (no offset table, and frames do not start recognisably)`);
   }
+  return groups.map(concat);
 }
 
-/** Parses a DICOM P10 file, or throws DicomParseError saying why it is not an importable instance. */
-export function parseP10(bytes: Uint8Array): ParsedInstance {
-  if (bytes.length < 132 || Buffer.from(bytes.buffer, bytes.byteOffset + 128, 4).toString('latin1') !== 'DICM') {
-    throw new DicomParseError('Not a DICOM P10 file: the DICM prefix after the 128-byte preamble is missing');
-  }
-  let file: { meta: RawDataset; dict: RawDataset };
-  try {
-    const buffer = bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer;
-    file = dcmjs.data.DicomMessage.readFile(buffer, { untilTag: undefined });
-  } catch (err) {
-    throw new DicomParseError(`The DICOM file is truncated or malformed: ${err instanceof Error ? err.message : String(err)}`);
-  }
-  const meta = convertDataset(file.meta, true);
-  const declaredSyntax = typeof meta.attributes.TransferSyntaxUID === 'string' ? meta.attributes.TransferSyntaxUID : '';
-  assertPixelDataComplete(bytes, declaredSyntax);
-  const body = convertDataset(file.dict, true);
-  const transferSyntaxUID = required(meta.attributes, 'TransferSyntaxUID');
-  const all = { ...meta.attributes, ...body.attributes };
-  const studyInstanceUID = required(all, 'StudyInstanceUID');
-  const seriesInstanceUID = required(all, 'SeriesInstanceUID');
-  const sopInstanceUID = required(all, 'SOPInstanceUID');
-  const sopClassUID = required(all, 'SOPClassUID');
+/** Offsets (7FE0,0001) of each frame's first fragment item, relative to the first item after the offset table. */
+function extendedOffsets(dataset: DicomDataset): number[] | undefined {
+  const value = dataset[EXTENDED_OFFSET_TABLE]?.Value?.find(isBinary);
+  if (!value) return undefined;
+  const bytes = asBytes(value);
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const offsets: number[] = [];
+  for (let at = 0; at + 8 <= bytes.length; at += 8) offsets.push(Number(view.getBigUint64(at, true)));
+  return offsets;
+}
 
-  const levels = { patient: {} as DicomAttributes, study: {} as DicomAttributes, series: {} as DicomAttributes, instance: {} as DicomAttributes };
-  for (const [key, value] of Object.entries(all)) {
-    const level = key in body.vrs || key in meta.vrs ? 'Instance' : levelOf(key);
-    const target = level === 'Patient' ? levels.patient : level === 'Study' ? levels.study : level === 'Series' ? levels.series : levels.instance;
-    target[key] = value;
+function groupByOffsets(fragments: Uint8Array[], offsets: number[]): Uint8Array[][] {
+  const starts = new Set(offsets);
+  const groups: Uint8Array[][] = [];
+  let position = 0;
+  for (const fragment of fragments) {
+    if (starts.has(position) || groups.length === 0) groups.push([]);
+    groups.at(-1)!.push(fragment);
+    position += 8 + fragment.length; // item tag and length, then the fragment
   }
+  return groups;
+}
 
-  const geometry = geometryOf(all);
-  const pixel = file.dict['7FE00010'] ?? file.dict['7FE00008'] ?? file.dict['7FE00009'];
-  let frameData: Uint8Array[] = [];
-  if (geometry && pixel?.Value?.length) {
-    const chunks = pixel.Value.map(asBytes);
-    frameData = ENCAPSULATED_NATIVE.has(transferSyntaxUID)
-      ? nativeFrames(chunks, geometry, transferSyntaxUID === '1.2.840.10008.1.2.2')
-      : encapsulatedFrames(chunks, geometry);
+function groupByCodestreamStart(fragments: Uint8Array[]): Uint8Array[][] {
+  const groups: Uint8Array[][] = [];
+  for (const fragment of fragments) {
+    if (startsCodestream(fragment) || groups.length === 0) groups.push([]);
+    groups.at(-1)!.push(fragment);
   }
+  return groups;
+}
 
-  return {
-    transferSyntaxUID,
-    studyInstanceUID,
-    seriesInstanceUID,
-    sopInstanceUID,
-    sopClassUID,
-    patient: levels.patient,
-    study: levels.study,
-    series: levels.series,
-    instance: { DICOM: levels.instance, DICOMVRs: { ...meta.vrs, ...body.vrs } },
-    ...(geometry && frameData.length > 0 && { geometry }),
-    frameData,
-  };
+/** JPEG/JPEG-LS SOI (FFD8), JPEG 2000/HTJ2K SOC+SIZ (FF4F FF51), or a JP2 signature box. */
+function startsCodestream(b: Uint8Array): boolean {
+  if (b[0] === 0xff && b[1] === 0xd8 && b[2] === 0xff) return true;
+  if (b[0] === 0xff && b[1] === 0x4f && b[2] === 0xff && b[3] === 0x51) return true;
+  return b[4] === 0x6a && b[5] === 0x50 && b[6] === 0x20 && b[7] === 0x20; // 'jP  '
 }

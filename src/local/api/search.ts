@@ -195,10 +195,12 @@ export function searchRoutes(service: ServiceContext): Route[] {
   ];
 }
 
+/** DICOM pads odd-length text with a space, and the document keeps it; search matches the value without it. */
 const text = (value: unknown): string | undefined => {
   const first = Array.isArray(value) ? value[0] : value;
   if (first === null || first === undefined) return undefined;
-  return String(first);
+  const trimmed = String(first).trim();
+  return trimmed === '' ? undefined : trimmed;
 };
 
 /** The DICOM summary of a metadata document that SearchImageSets filters on and returns. */
