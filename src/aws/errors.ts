@@ -1,0 +1,48 @@
+/**
+ * AWS errors as agents should see them: the error name, the service's message, what to do next, and the request ID
+ * to quote to AWS Support.
+ */
+export interface DescribedError {
+  name: string;
+  message: string;
+  hint: string;
+  requestId?: string;
+  httpStatus?: number;
+}
+
+const HINTS: Record<string, string> = {
+  ResourceNotFoundException: 'Check the IDs: list_datastores and search_image_sets return valid ones.',
+  ValidationException: 'Fix the input the message names, then call again.',
+  ConflictException: 'The target is locked or changed since you read it: call get_image_set (or get_datastore) for its current state and latest_version_id, then retry.',
+  AccessDeniedException: 'The AWS identity the server runs as lacks the IAM permission for this action (medical-imaging:*); ask the operator to grant it.',
+  ServiceQuotaExceededException: 'A HealthImaging quota was reached; free capacity (delete unused resources) or ask for a quota increase.',
+  ThrottlingException: 'HealthImaging is throttling requests; wait a few seconds and retry.',
+  InternalServerException: 'HealthImaging failed internally; retry, and quote the request ID if it persists.',
+  CredentialsProviderError: 'No AWS credentials were found: configure a profile (--profile), environment variables, SSO or a role for the server.',
+  MetadataTooLargeError: 'Use the summary tools, or ask the operator to raise --max-metadata-bytes.',
+  TimeoutError: 'The backend did not answer in time; retry.',
+  AbortError: 'The call was cancelled.',
+};
+
+export function describeError(err: unknown): DescribedError {
+  const e = err as { name?: string; message?: string; code?: string; $metadata?: { requestId?: string; httpStatusCode?: number } };
+  let name = typeof e?.name === 'string' && e.name !== 'Error' ? e.name : 'Error';
+  if (e?.code === 'ECONNREFUSED' || e?.code === 'ENOTFOUND') name = 'BackendUnreachable';
+  const message = typeof e?.message === 'string' && e.message ? e.message : String(err);
+  const hint =
+    HINTS[name] ??
+    (name === 'BackendUnreachable'
+      ? 'The HealthImaging endpoint could not be reached: check --endpoint-url, --region and the network.'
+      : 'Check the input and retry; if it persists, report the error with its request ID.');
+  return {
+    name,
+    message,
+    hint,
+    ...(e?.$metadata?.requestId && { requestId: e.$metadata.requestId }),
+    ...(e?.$metadata?.httpStatusCode && { httpStatus: e.$metadata.httpStatusCode }),
+  };
+}
+
+export function formatError(d: DescribedError): string {
+  return `${d.name}: ${d.message}\nNext step: ${d.hint}${d.requestId ? `\nAWS request ID: ${d.requestId}` : ''}`;
+}

@@ -1,0 +1,126 @@
+/** A compact, agent-sized view of a metadata document: who, which study and series, how many instances and frames. */
+import type { DicomAttributes, ImageSetMetadataDocument } from './types.js';
+
+export interface InstanceSummary {
+  sop_instance_uid: string;
+  series_instance_uid: string;
+  instance_number?: number;
+  rows?: number;
+  columns?: number;
+  frame_count: number;
+  frame_ids: string[];
+  stored_transfer_syntax: string;
+}
+
+export interface MetadataSummary {
+  patient: { name?: string; id?: string; birth_date?: string; sex?: string };
+  study: { study_instance_uid?: string; date?: string; time?: string; description?: string; accession_number?: string; study_id?: string };
+  series: Array<{ series_instance_uid: string; modality?: string; series_number?: number; description?: string; body_part?: string; instance_count: number; frame_count: number }>;
+  instance_count: number;
+  frame_count: number;
+  transfer_syntaxes: Record<string, number>;
+  /** The first instances, by series then InstanceNumber. */
+  instances: InstanceSummary[];
+}
+
+const TS_NAMES: Record<string, string> = {
+  '1.2.840.10008.1.2.4.202': 'HTJ2K lossless RPCL',
+  '1.2.840.10008.1.2.4.201': 'HTJ2K lossless',
+  '1.2.840.10008.1.2.4.203': 'HTJ2K',
+  '1.2.840.10008.1.2.4.90': 'JPEG 2000 lossless',
+  '1.2.840.10008.1.2.4.91': 'JPEG 2000',
+  '1.2.840.10008.1.2.4.50': 'JPEG baseline',
+  '1.2.840.10008.1.2.1': 'Explicit VR Little Endian (uncompressed)',
+};
+export const transferSyntaxName = (uid: string) => TS_NAMES[uid] ?? uid;
+
+const text = (v: unknown): string | undefined => {
+  const first = Array.isArray(v) ? v[0] : v;
+  if (first === null || first === undefined) return undefined;
+  const s = String(first).trim();
+  return s === '' ? undefined : s;
+};
+const int = (v: unknown): number | undefined => {
+  const n = Number.parseInt(text(v) ?? '', 10);
+  return Number.isFinite(n) ? n : undefined;
+};
+const num = (attrs: DicomAttributes, key: string) => (typeof attrs[key] === 'number' ? (attrs[key] as number) : int(attrs[key]));
+
+export function summarizeMetadata(doc: ImageSetMetadataDocument, options: { maxInstances: number; maxFrameIdsPerInstance?: number }): MetadataSummary {
+  const p = doc.Patient.DICOM;
+  const s = doc.Study.DICOM;
+  const transferSyntaxes: Record<string, number> = {};
+  const series: MetadataSummary['series'] = [];
+  const instances: InstanceSummary[] = [];
+  let instanceCount = 0;
+  let frameCount = 0;
+  for (const [seriesUid, se] of Object.entries(doc.Study.Series)) {
+    let seriesFrames = 0;
+    const entries = Object.entries(se.Instances).sort(([, a], [, b]) => (num(a.DICOM, 'InstanceNumber') ?? 0) - (num(b.DICOM, 'InstanceNumber') ?? 0));
+    for (const [sop, inst] of entries) {
+      const frames = inst.ImageFrames.length;
+      seriesFrames += frames;
+      const ts = inst.StoredTransferSyntaxUID ?? '1.2.840.10008.1.2.4.202';
+      transferSyntaxes[ts] = (transferSyntaxes[ts] ?? 0) + 1;
+      if (instances.length < options.maxInstances) {
+        instances.push({
+          sop_instance_uid: sop,
+          series_instance_uid: seriesUid,
+          instance_number: num(inst.DICOM, 'InstanceNumber'),
+          rows: num(inst.DICOM, 'Rows'),
+          columns: num(inst.DICOM, 'Columns'),
+          frame_count: frames,
+          frame_ids: inst.ImageFrames.slice(0, options.maxFrameIdsPerInstance ?? 3).map((f) => f.ID),
+          stored_transfer_syntax: ts,
+        });
+      }
+    }
+    instanceCount += entries.length;
+    frameCount += seriesFrames;
+    series.push({
+      series_instance_uid: seriesUid,
+      modality: text(se.DICOM.Modality),
+      series_number: int(se.DICOM.SeriesNumber),
+      description: text(se.DICOM.SeriesDescription),
+      body_part: text(se.DICOM.BodyPartExamined),
+      instance_count: entries.length,
+      frame_count: seriesFrames,
+    });
+  }
+  return {
+    patient: { name: text(p.PatientName), id: text(p.PatientID), birth_date: text(p.PatientBirthDate), sex: text(p.PatientSex) },
+    study: {
+      study_instance_uid: text(s.StudyInstanceUID),
+      date: text(s.StudyDate),
+      time: text(s.StudyTime),
+      description: text(s.StudyDescription),
+      accession_number: text(s.AccessionNumber),
+      study_id: text(s.StudyID),
+    },
+    series,
+    instance_count: instanceCount,
+    frame_count: frameCount,
+    transfer_syntaxes: transferSyntaxes,
+    instances,
+  };
+}
+
+/** The summary as a few lines of text. */
+export function formatSummary(summary: MetadataSummary): string {
+  const { patient: p, study: s } = summary;
+  const lines = [
+    `Patient: ${p.name ?? '(no name)'} (ID ${p.id ?? '?'})${p.birth_date ? `, born ${p.birth_date}` : ''}${p.sex ? `, sex ${p.sex}` : ''}`,
+    `Study: ${s.study_instance_uid ?? '?'}${s.date ? ` on ${s.date}${s.time ? ` ${s.time}` : ''}` : ''}${s.description ? ` "${s.description}"` : ''}${s.accession_number ? `, accession ${s.accession_number}` : ''}`,
+    ...summary.series.map(
+      (se) =>
+        `Series ${se.series_instance_uid}: ${se.modality ?? '?'}${se.series_number !== undefined ? ` #${se.series_number}` : ''}${se.description ? ` "${se.description}"` : ''}${se.body_part ? ` ${se.body_part}` : ''}, ${se.instance_count} instance(s), ${se.frame_count} frame(s)`,
+    ),
+    `Stored as: ${Object.entries(summary.transfer_syntaxes).map(([ts, n]) => `${transferSyntaxName(ts)} (${ts}) ×${n}`).join('; ') || 'no frames'}`,
+    `Instances (first ${summary.instances.length} of ${summary.instance_count}, by InstanceNumber):`,
+    ...summary.instances.map(
+      (i) =>
+        `  #${i.instance_number ?? '?'} ${i.sop_instance_uid}${i.rows ? ` ${i.columns}×${i.rows}` : ''}, ${i.frame_count} frame(s): ${i.frame_ids.join(', ')}${i.frame_count > i.frame_ids.length ? ', …' : ''}`,
+    ),
+  ];
+  return lines.join('\n');
+}

@@ -1,0 +1,365 @@
+/** Toolset `image_sets`: search image sets, read them, their metadata, frames and versions. */
+import {
+  GetImageFrameCommand,
+  GetImageSetCommand,
+  ListImageSetVersionsCommand,
+  SearchImageSetsCommand,
+  type ImageSetsMetadataSummary,
+  type SearchFilter,
+} from '@aws-sdk/client-medical-imaging';
+import { z } from 'zod';
+import { fetchMetadata } from '../aws/metadata.js';
+import { formatSummary, summarizeMetadata } from '../dicom/summary.js';
+import { metadataUri } from '../resources/uris.js';
+import { datastoreId, imageFrameId, imageSetId, isoTime, maxResults, nextToken, versionId } from './fields.js';
+import { defineTool, READ } from './types.js';
+
+// ---- search ---------------------------------------------------------------------------------------------------
+
+const studyDate = z
+  .string()
+  .regex(/^\d{4}-?\d{2}-?\d{2}$/, 'a date as YYYYMMDD or YYYY-MM-DD')
+  .transform((d) => d.replaceAll('-', ''));
+const timestamp = z.iso.datetime({ offset: true, message: 'an ISO 8601 date-time such as 2024-05-01T00:00:00Z' }).transform((t) => new Date(t));
+const uid = z.string().max(64).regex(/^[0-9.]+$/, 'a DICOM UID (digits and dots)');
+
+const rawFilter = z.object({
+  operator: z.enum(['EQUAL', 'BETWEEN']),
+  values: z
+    .array(z.record(z.string(), z.unknown()))
+    .min(1)
+    .max(2)
+    .describe('Search values in the API form, e.g. {"DICOMPatientId":"X"} or {"DICOMStudyDateAndTime":{"DICOMStudyDate":"20240101"}}'),
+});
+
+const searchInput = {
+  datastore_id: datastoreId,
+  patient_id: z.string().max(64).optional().describe('DICOM PatientID, exact match'),
+  accession_number: z.string().max(64).optional().describe('DICOM AccessionNumber, exact match'),
+  study_id: z.string().max(64).optional().describe('DICOM StudyID, exact match'),
+  study_instance_uid: uid.optional().describe('StudyInstanceUID, exact match'),
+  series_instance_uid: uid.optional().describe('SeriesInstanceUID, exact match'),
+  study_date: studyDate.optional().describe('Study date, exact (YYYYMMDD or YYYY-MM-DD)'),
+  study_date_from: studyDate.optional().describe('Study date range start, inclusive'),
+  study_date_to: studyDate.optional().describe('Study date range end, inclusive'),
+  created_after: timestamp.optional().describe('Image sets created at or after this ISO time'),
+  created_before: timestamp.optional().describe('Image sets created at or before this ISO time'),
+  updated_after: timestamp.optional().describe('Image sets updated at or after this ISO time'),
+  updated_before: timestamp.optional().describe('Image sets updated at or before this ISO time'),
+  is_primary: z.boolean().optional().describe('Only primary (true) or only non-primary (false) image sets'),
+  filters: z.array(rawFilter).min(1).max(2).optional().describe('Advanced: the API\'s own filters (instead of the fields above)'),
+  sort_by: z.enum(['updatedAt', 'createdAt', 'DICOMStudyDateAndTime']).optional().describe('Sort field (default updatedAt)'),
+  sort_order: z.enum(['ASC', 'DESC']).optional().describe('Sort order (default DESC)'),
+  max_results: maxResults(20),
+  next_token: nextToken.optional(),
+};
+
+type SearchArgs = z.output<z.ZodObject<typeof searchInput>>;
+
+const FAR_PAST = new Date(0);
+const FAR_FUTURE = new Date('9999-12-31T23:59:59Z');
+
+/** The friendly criteria as API filters; HealthImaging accepts at most two. */
+export function buildFilters(args: SearchArgs): SearchFilter[] | undefined {
+  const filters: Array<{ label: string; filter: SearchFilter }> = [];
+  const equal = (label: string, value: SearchFilter['values'] extends (infer V)[] | undefined ? V : never) =>
+    filters.push({ label, filter: { operator: 'EQUAL', values: [value] } });
+  if (args.patient_id !== undefined) equal('patient_id', { DICOMPatientId: args.patient_id });
+  if (args.accession_number !== undefined) equal('accession_number', { DICOMAccessionNumber: args.accession_number });
+  if (args.study_id !== undefined) equal('study_id', { DICOMStudyId: args.study_id });
+  if (args.study_instance_uid !== undefined) equal('study_instance_uid', { DICOMStudyInstanceUID: args.study_instance_uid });
+  if (args.series_instance_uid !== undefined) equal('series_instance_uid', { DICOMSeriesInstanceUID: args.series_instance_uid });
+  if (args.is_primary !== undefined) equal('is_primary', { isPrimary: args.is_primary });
+  if (args.study_date !== undefined) equal('study_date', { DICOMStudyDateAndTime: { DICOMStudyDate: args.study_date } });
+  if (args.study_date_from !== undefined || args.study_date_to !== undefined) {
+    filters.push({
+      label: 'study_date_from/study_date_to',
+      filter: {
+        operator: 'BETWEEN',
+        values: [
+          { DICOMStudyDateAndTime: { DICOMStudyDate: args.study_date_from ?? '19000101', DICOMStudyTime: '000000' } },
+          { DICOMStudyDateAndTime: { DICOMStudyDate: args.study_date_to ?? '99991231', DICOMStudyTime: '235959' } },
+        ],
+      },
+    });
+  }
+  if (args.created_after !== undefined || args.created_before !== undefined) {
+    filters.push({ label: 'created_after/created_before', filter: { operator: 'BETWEEN', values: [{ createdAt: args.created_after ?? FAR_PAST }, { createdAt: args.created_before ?? FAR_FUTURE }] } });
+  }
+  if (args.updated_after !== undefined || args.updated_before !== undefined) {
+    filters.push({ label: 'updated_after/updated_before', filter: { operator: 'BETWEEN', values: [{ updatedAt: args.updated_after ?? FAR_PAST }, { updatedAt: args.updated_before ?? FAR_FUTURE }] } });
+  }
+  if (args.filters) {
+    if (filters.length) throw new Error('Give either the criteria fields or filters, not both.');
+    return args.filters as unknown as SearchFilter[];
+  }
+  if (filters.length > 2) {
+    throw new Error(
+      `HealthImaging searches on at most two criteria; you gave ${filters.length} (${filters.map((f) => f.label).join(', ')}). Keep the two most selective and check the rest in the results.`,
+    );
+  }
+  return filters.length ? filters.map((f) => f.filter) : undefined;
+}
+
+const summaryShape = z.object({
+  image_set_id: z.string(),
+  version: z.number().optional(),
+  is_primary: z.boolean().optional(),
+  created_at: z.string().optional(),
+  updated_at: z.string().optional(),
+  patient_name: z.string().optional(),
+  patient_id: z.string().optional(),
+  study_instance_uid: z.string().optional(),
+  study_date: z.string().optional(),
+  study_description: z.string().optional(),
+  accession_number: z.string().optional(),
+  series_instance_uid: z.string().optional(),
+  modality: z.string().optional(),
+  series_number: z.number().optional(),
+  instance_count: z.number().optional(),
+});
+
+function summaryOf(s: ImageSetsMetadataSummary): z.infer<typeof summaryShape> {
+  const t = s.DICOMTags ?? {};
+  return {
+    image_set_id: s.imageSetId!,
+    version: s.version,
+    is_primary: s.isPrimary,
+    created_at: isoTime(s.createdAt),
+    updated_at: isoTime(s.updatedAt),
+    patient_name: t.DICOMPatientName,
+    patient_id: t.DICOMPatientId,
+    study_instance_uid: t.DICOMStudyInstanceUID,
+    study_date: t.DICOMStudyDate,
+    study_description: t.DICOMStudyDescription,
+    accession_number: t.DICOMAccessionNumber,
+    series_instance_uid: t.DICOMSeriesInstanceUID,
+    modality: t.DICOMSeriesModality,
+    series_number: t.DICOMSeriesNumber,
+    instance_count: t.DICOMNumberOfStudyRelatedInstances,
+  };
+}
+
+export const searchImageSets = defineTool({
+  name: 'search_image_sets',
+  title: 'Search image sets',
+  description:
+    'Finds image sets (≈ one DICOM series each) in a datastore by patient ID, accession number, study/series UID, study date (exact or range), creation/update time or primary flag; at most two criteria per search (a HealthImaging limit). Returns one line per image set with its image_set_id, version, patient, study and series; page with next_token. Next: get_image_set_metadata for one of them.',
+  toolset: 'image_sets',
+  inputSchema: searchInput,
+  outputSchema: { image_sets: z.array(summaryShape), next_token: z.string().optional() },
+  annotations: READ,
+  async handler(args, { client, signal }) {
+    const filters = buildFilters(args);
+    const sort = args.sort_by || args.sort_order ? { sortField: args.sort_by ?? 'updatedAt', sortOrder: args.sort_order ?? 'DESC' } : undefined;
+    const res = await client.send(
+      new SearchImageSetsCommand({
+        datastoreId: args.datastore_id,
+        searchCriteria: { ...(filters && { filters }), ...(sort && { sort }) },
+        maxResults: args.max_results,
+        nextToken: args.next_token,
+      }),
+      { abortSignal: signal },
+    );
+    const imageSets = (res.imageSetsMetadataSummaries ?? []).map(summaryOf);
+    const lines = imageSets.map(
+      (s) =>
+        `${s.image_set_id} v${s.version ?? '?'}${s.is_primary === false ? ' non-primary' : ''}  ${s.patient_name ?? '?'} (${s.patient_id ?? '?'})  study ${s.study_date ?? '?'} ${s.study_description ?? ''}  ${s.modality ?? '?'} series #${s.series_number ?? '?'}  ${s.instance_count ?? '?'} instance(s)`,
+    );
+    const text = [
+      imageSets.length ? `${imageSets.length} image set(s):` : 'No image sets match.',
+      ...lines,
+      ...(res.nextToken ? [`More: call again with the same criteria and next_token="${res.nextToken}"`] : []),
+    ].join('\n');
+    return { text, structured: { image_sets: imageSets, ...(res.nextToken && { next_token: res.nextToken }) } };
+  },
+});
+
+// ---- image set, versions ----------------------------------------------------------------------------------------
+
+const imageSetShape = {
+  datastore_id: z.string(),
+  image_set_id: z.string(),
+  version_id: z.string(),
+  state: z.string(),
+  workflow_status: z.string().optional(),
+  is_primary: z.boolean().optional(),
+  arn: z.string().optional(),
+  created_at: z.string().optional(),
+  updated_at: z.string().optional(),
+  message: z.string().optional(),
+  forced: z.boolean().optional(),
+};
+
+export const getImageSet = defineTool({
+  name: 'get_image_set',
+  title: 'Get image set',
+  description:
+    'Shows an image set: its latest (or given) version, state (ACTIVE, LOCKED, DELETED), workflow status (UPDATED, COPY_FAILED with a message, …), primary flag and ARN. Use it for the latest_version_id that update and copy need.',
+  toolset: 'image_sets',
+  inputSchema: { datastore_id: datastoreId, image_set_id: imageSetId, version_id: versionId.optional().describe('A specific version (default: the latest)') },
+  outputSchema: imageSetShape,
+  annotations: READ,
+  async handler(args, { client, signal }) {
+    const r = await client.send(new GetImageSetCommand({ datastoreId: args.datastore_id, imageSetId: args.image_set_id, versionId: args.version_id }), { abortSignal: signal });
+    const s = {
+      datastore_id: r.datastoreId!,
+      image_set_id: r.imageSetId!,
+      version_id: r.versionId!,
+      state: r.imageSetState!,
+      workflow_status: r.imageSetWorkflowStatus,
+      is_primary: r.isPrimary,
+      arn: r.imageSetArn,
+      created_at: isoTime(r.createdAt),
+      updated_at: isoTime(r.updatedAt),
+      message: r.message,
+      forced: r.overrides?.forced,
+    };
+    const text = [
+      `Image set ${s.image_set_id} version ${s.version_id}: ${s.state}${s.workflow_status ? ` / ${s.workflow_status}` : ''}${s.is_primary === false ? ' (non-primary)' : s.is_primary ? ' (primary)' : ''}`,
+      ...(s.message ? [`Message: ${s.message}`] : []),
+      `Updated ${s.updated_at ?? '?'}; created ${s.created_at ?? '?'}${s.forced ? '; made with force' : ''}`,
+      ...(s.arn ? [`ARN: ${s.arn}`] : []),
+      ...(s.state === 'LOCKED' ? ['It is LOCKED by a change in progress: poll get_image_set until ACTIVE before changing it.'] : []),
+    ].join('\n');
+    return { text, structured: s };
+  },
+});
+
+export const listImageSetVersions = defineTool({
+  name: 'list_image_set_versions',
+  title: 'List image set versions',
+  description: 'Lists the versions of an image set, newest first, with the status of the change that made each (CREATED, IMPORTED, UPDATED, COPIED, …_FAILED with a message). Old versions stay readable (get_image_set_metadata with version_id).',
+  toolset: 'image_sets',
+  inputSchema: { datastore_id: datastoreId, image_set_id: imageSetId, max_results: maxResults(20), next_token: nextToken.optional() },
+  outputSchema: {
+    versions: z.array(z.object({ version_id: z.string(), state: z.string().optional(), workflow_status: z.string().optional(), created_at: z.string().optional(), updated_at: z.string().optional(), message: z.string().optional(), forced: z.boolean().optional() })),
+    next_token: z.string().optional(),
+  },
+  annotations: READ,
+  async handler(args, { client, signal }) {
+    const res = await client.send(
+      new ListImageSetVersionsCommand({ datastoreId: args.datastore_id, imageSetId: args.image_set_id, maxResults: args.max_results, nextToken: args.next_token }),
+      { abortSignal: signal },
+    );
+    const versions = (res.imageSetPropertiesList ?? []).map((v) => ({
+      version_id: v.versionId!,
+      state: v.imageSetState,
+      workflow_status: v.ImageSetWorkflowStatus,
+      created_at: isoTime(v.createdAt),
+      updated_at: isoTime(v.updatedAt),
+      message: v.message,
+      forced: v.overrides?.forced,
+    }));
+    const text = [
+      `${versions.length} version(s) of ${args.image_set_id}, newest first:`,
+      ...versions.map((v) => `v${v.version_id}  ${v.workflow_status ?? v.state ?? ''}  ${v.updated_at ?? v.created_at ?? ''}${v.forced ? '  (forced)' : ''}${v.message ? `  ${v.message}` : ''}`),
+      ...(res.nextToken ? [`More: next_token="${res.nextToken}"`] : []),
+    ].join('\n');
+    return { text, structured: { versions, ...(res.nextToken && { next_token: res.nextToken }) } };
+  },
+});
+
+// ---- metadata ----------------------------------------------------------------------------------------------------
+
+export const getImageSetMetadata = defineTool({
+  name: 'get_image_set_metadata',
+  title: 'Get image set metadata (summary)',
+  description:
+    'Summarises an image set\'s DICOM metadata: patient, study, series, instance and frame counts, stored transfer syntaxes, and the first instances with their frame IDs (for get_image_frame). It never returns the whole document, which can be megabytes: that is the linked healthimaging:// resource. Accepts version_id for an older version.',
+  toolset: 'image_sets',
+  inputSchema: {
+    datastore_id: datastoreId,
+    image_set_id: imageSetId,
+    version_id: versionId.optional().describe('A specific version (default: the latest)'),
+    max_instances: z.number().int().min(1).max(100).default(10).describe('How many instances to list with their frame IDs (default 10)'),
+  },
+  outputSchema: {
+    image_set_id: z.string(),
+    version_id: z.string().optional(),
+    document_bytes: z.number(),
+    patient: z.object({ name: z.string().optional(), id: z.string().optional(), birth_date: z.string().optional(), sex: z.string().optional() }),
+    study: z.object({
+      study_instance_uid: z.string().optional(),
+      date: z.string().optional(),
+      time: z.string().optional(),
+      description: z.string().optional(),
+      accession_number: z.string().optional(),
+      study_id: z.string().optional(),
+    }),
+    series: z.array(
+      z.object({
+        series_instance_uid: z.string(),
+        modality: z.string().optional(),
+        series_number: z.number().optional(),
+        description: z.string().optional(),
+        body_part: z.string().optional(),
+        instance_count: z.number(),
+        frame_count: z.number(),
+      }),
+    ),
+    instance_count: z.number(),
+    frame_count: z.number(),
+    transfer_syntaxes: z.record(z.string(), z.number()),
+    instances: z.array(
+      z.object({
+        sop_instance_uid: z.string(),
+        series_instance_uid: z.string(),
+        instance_number: z.number().optional(),
+        rows: z.number().optional(),
+        columns: z.number().optional(),
+        frame_count: z.number(),
+        frame_ids: z.array(z.string()),
+        stored_transfer_syntax: z.string(),
+      }),
+    ),
+    resource_uri: z.string(),
+  },
+  annotations: READ,
+  async handler(args, { client, config, signal }) {
+    const { text, document } = await fetchMetadata(
+      client,
+      { datastoreId: args.datastore_id, imageSetId: args.image_set_id, versionId: args.version_id },
+      { maxBytes: config.maxMetadataBytes, signal },
+    );
+    const summary = summarizeMetadata(document, { maxInstances: args.max_instances });
+    const uri = metadataUri(args.datastore_id, args.image_set_id, args.version_id);
+    const bytes = Buffer.byteLength(text);
+    const header = `Image set ${args.image_set_id}${args.version_id ? ` version ${args.version_id}` : ' (latest version)'}: ${summary.instance_count} instance(s), ${summary.frame_count} frame(s); full document ${bytes} bytes at ${uri}`;
+    return {
+      text: `${header}\n${formatSummary(summary)}`,
+      structured: { image_set_id: args.image_set_id, ...(args.version_id && { version_id: args.version_id }), document_bytes: bytes, ...summary, resource_uri: uri },
+      content: [{ type: 'resource_link' as const, uri, name: `metadata-${args.image_set_id}${args.version_id ? `-v${args.version_id}` : ''}.json`, mimeType: 'application/json', description: `The full metadata document (${bytes} bytes)` }],
+    };
+  },
+});
+
+// ---- frames ------------------------------------------------------------------------------------------------------
+
+export const getImageFrame = defineTool({
+  name: 'get_image_frame',
+  title: 'Get image frame',
+  description:
+    'Fetches one frame\'s pixel data as stored (usually an HTJ2K codestream, image/jph) and returns its size and type, with the bytes as an embedded resource when they fit the configured limit. Frame IDs come from get_image_set_metadata.',
+  toolset: 'image_sets',
+  inputSchema: { datastore_id: datastoreId, image_set_id: imageSetId, image_frame_id: imageFrameId },
+  outputSchema: { image_frame_id: z.string(), content_type: z.string(), bytes: z.number(), embedded: z.boolean() },
+  annotations: READ,
+  async handler(args, { client, config, signal }) {
+    const res = await client.send(
+      new GetImageFrameCommand({ datastoreId: args.datastore_id, imageSetId: args.image_set_id, imageFrameInformation: { imageFrameId: args.image_frame_id } }),
+      { abortSignal: signal },
+    );
+    const bytes = await res.imageFrameBlob!.transformToByteArray();
+    const contentType = res.contentType ?? 'application/octet-stream';
+    const embedded = bytes.length <= config.maxFrameBytes;
+    const uri = `healthimaging://datastores/${args.datastore_id}/image-sets/${args.image_set_id}/frames/${args.image_frame_id}`;
+    return {
+      text: `Frame ${args.image_frame_id}: ${bytes.length} bytes, ${contentType}${embedded ? ' (attached)' : ` (not attached: over the ${config.maxFrameBytes}-byte limit)`}.`,
+      structured: { image_frame_id: args.image_frame_id, content_type: contentType, bytes: bytes.length, embedded },
+      ...(embedded && { content: [{ type: 'resource' as const, resource: { uri, mimeType: contentType, blob: Buffer.from(bytes).toString('base64') } }] }),
+    };
+  },
+});
+
+export const IMAGE_SET_TOOLS = [searchImageSets, getImageSet, getImageSetMetadata, getImageFrame, listImageSetVersions];
