@@ -33,6 +33,9 @@ export const envName = (key: string) => `HEALTHIMAGING_MCP_${key.replace(/[A-Z]/
 
 export class ConfigError extends Error {}
 
+/** Options that are switches (`--allow-write`), as opposed to options that take a value. */
+export const isSwitch = (key: string): boolean => typeof configSchema.shape[key as ConfigKey]?.safeParse(undefined).data === 'boolean';
+
 /** Builds the configuration from flags (already split into key → value) and the environment. */
 export function loadConfig(flags: Record<string, string | boolean | undefined>, env: NodeJS.ProcessEnv = process.env): Config {
   const raw: Record<string, unknown> = {};
@@ -55,7 +58,7 @@ export function loadConfig(flags: Record<string, string | boolean | undefined>, 
 /** `--help` text for the options, generated from the schema. */
 export function optionsHelp(): string {
   const rows = Object.entries(configSchema.shape).map(([key, schema]) => {
-    const isBoolean = key === 'allowWrite';
+    const isBoolean = isSwitch(key);
     const flag = `--${kebab(key)}${isBoolean ? '' : ' <value>'}`;
     const fallback = schema.safeParse(undefined);
     const shownDefault = fallback.success && fallback.data !== undefined ? ` (default: ${String(fallback.data)})` : '';
