@@ -7,9 +7,12 @@ import { parseArgs } from 'node:util';
 import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js';
 import { createMedicalImagingClient, type ClientTarget } from './aws/client.js';
 import { type Config, ConfigError, configSchema, isSwitch, kebab, loadConfig, optionsHelp } from './config.js';
+import { AuditLog } from './guard/audit.js';
+import { describeGuard } from './guard/policy.js';
 import { DEFAULT_DATA_DIR, LOCAL_HELP } from './local/defaults.js';
 import { startLocalService, type LocalService } from './local/service.js';
 import { createServer } from './server.js';
+import { ALL_TOOLS } from './tools/index.js';
 import { startHttpServer } from './transports/http.js';
 import { SERVER_NAME, SERVER_VERSION } from './version.js';
 
@@ -59,14 +62,20 @@ async function connectBackend(config: Config): Promise<{ target: ClientTarget; d
 
 async function runMcp(args: string[]): Promise<void> {
   let config: Config;
+  let audit: AuditLog;
   try {
     config = loadConfig(parseMcpFlags(args));
+    // Once per process: every session records into the same log (and opens --audit-log now, not on first write).
+    audit = AuditLog.fromConfig(config);
   } catch (err) {
     fail(err instanceof ConfigError || err instanceof TypeError ? err.message : String(err));
   }
   const backend = await connectBackend(config);
   const client = createMedicalImagingClient(config, backend.target);
-  const deps = { client, backendDescription: backend.description };
+  const deps = { client, backendDescription: backend.description, audit };
+  const guard = describeGuard(ALL_TOOLS, config);
+  log(`tools: ${guard.summary}`);
+  for (const warning of guard.warnings) log(`warning: ${warning}`);
   const closers: Array<() => Promise<void>> = [];
   const shutdown = async (code: number) => {
     for (const close of closers.reverse()) await close().catch(() => undefined);
@@ -83,7 +92,7 @@ async function runMcp(args: string[]): Promise<void> {
     await handle.server.connect(new StdioServerTransport());
     // The client closing our stdin ends the session.
     process.stdin.once('end', () => void shutdown(0));
-    log(`${SERVER_NAME} ${SERVER_VERSION} on stdio, backend: ${backend.description}${config.allowWrite ? '' : ' (read-only)'}`);
+    log(`${SERVER_NAME} ${SERVER_VERSION} on stdio, backend: ${backend.description}`);
     return;
   }
 
@@ -98,7 +107,7 @@ async function runMcp(args: string[]): Promise<void> {
   // One write, so that whoever waits for the URL also has the rest.
   log(
     [
-      `backend: ${backend.description}${config.allowWrite ? '' : ' (read-only; --allow-write enables changes)'}`,
+      `backend: ${backend.description}`,
       `Claude Code:  claude mcp add --transport http healthimaging ${http.url}`,
       `Other clients (mcp.json): ${JSON.stringify({ mcpServers: { healthimaging: { type: 'http', url: http.url } } })}`,
       `${SERVER_NAME} ${SERVER_VERSION} listening at ${http.url}`,

@@ -7,9 +7,30 @@
 import os from 'node:os';
 import path from 'node:path';
 import { z } from 'zod';
+// The tool and toolset names are checked where the flags are parsed, so that a typo fails at startup naming the valid
+// ones (tool modules import only the Config type from here, so this does not make a cycle).
+import { ALL_TOOLS } from './tools/index.js';
+import { TOOLSETS } from './tools/types.js';
 
 const flagBoolean = z.union([z.boolean(), z.enum(['true', 'false', '1', '0', 'yes', 'no'])]).transform((v) => v === true || v === 'true' || v === '1' || v === 'yes');
 const bytes = (fallback: number) => z.coerce.number().int().positive().default(fallback);
+
+/** A comma-separated list (`a,b`): trimmed, de-duplicated, not empty; `problem` describes the items `valid` rejects. */
+const commaList = (what: string, valid: (item: string) => boolean, problem: (invalid: string) => string) =>
+  z
+    .string()
+    .transform((s) => [...new Set(s.split(',').map((item) => item.trim()).filter(Boolean))])
+    .check((ctx) => {
+      const invalid = ctx.value.filter((item) => !valid(item)).map((item) => `'${item}'`);
+      if (invalid.length) ctx.issues.push({ code: 'custom', input: ctx.value, message: problem(invalid.join(', ')) });
+      if (!ctx.value.length) ctx.issues.push({ code: 'custom', input: ctx.value, message: `give at least one ${what}` });
+    });
+const nameList = (names: readonly string[], what: string) => commaList(what, (item) => names.includes(item), (invalid) => `unknown ${what} ${invalid}; valid: ${names.join(', ')}`);
+
+const TOOL_NAMES = ALL_TOOLS.map((tool) => tool.name);
+const DATASTORE_ID = /^[0-9a-z]{32}$/;
+/** Longest a confirmation may stay open: the elicitation wait and the token lifetime. */
+export const MAX_CONFIRM_SECONDS = 300;
 
 export const configSchema = z.object({
   transport: z.enum(['stdio', 'http']).default('stdio').describe('How MCP clients connect: stdio (spawned by the client) or Streamable HTTP at /mcp'),
@@ -20,7 +41,26 @@ export const configSchema = z.object({
   region: z.string().regex(/^[a-z]{2}(-[a-z]+)+-\d$/, 'an AWS region such as us-east-1').optional().describe('AWS region (default: from the profile or AWS_REGION; us-east-1 for the local backend)'),
   profile: z.string().min(1).optional().describe('AWS profile of the shared config/credentials files'),
   endpointUrl: z.string().url().optional().describe('A HealthImaging-compatible endpoint to use instead of AWS (host prefixes are then disabled)'),
-  allowWrite: flagBoolean.default(false).describe('List and enable the tools that change data (create, import, update, copy, delete, tag)'),
+  allowWrite: flagBoolean.optional().describe('List and enable the tools that change data (create, import, update, copy, delete, tag). Default: on with the local backend (demo data), off with aws'),
+  readOnly: flagBoolean.default(false).describe('Read-only, whatever else is set: tools that change data are neither listed nor callable'),
+  toolsets: nameList(['all', ...TOOLSETS], 'toolset').optional().describe(`Expose only these toolsets, comma-separated: ${TOOLSETS.join(', ')} or all (default: all, or none when --tools is given)`),
+  tools: nameList(TOOL_NAMES, 'tool').optional().describe('Expose these tools (comma-separated names), in addition to --toolsets'),
+  excludeTools: nameList(TOOL_NAMES, 'tool').optional().describe('Never expose these tools (comma-separated names); wins over --toolsets and --tools'),
+  datastoreIds: commaList('datastore ID', (id) => DATASTORE_ID.test(id), (invalid) => `not a datastore ID (32 lowercase letters or digits): ${invalid}`)
+    .optional()
+    .describe('Confine every tool and resource to these datastores (comma-separated IDs); with exactly one, datastore_id defaults to it'),
+  confirmMode: z
+    .enum(['elicit', 'token', 'none'])
+    .default('elicit')
+    .describe('How destructive actions are confirmed when the client cannot show a confirmation dialog: elicit refuses them; token returns a preview and a single-use token for a second call; none (automation only) runs them unconfirmed'),
+  confirmTimeoutSeconds: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .max(MAX_CONFIRM_SECONDS)
+    .default(MAX_CONFIRM_SECONDS)
+    .describe(`How long a confirmation stays open: the wait for the person's answer, and a confirmation token's lifetime (at most ${MAX_CONFIRM_SECONDS})`),
+  auditLog: z.string().min(1).optional().describe('Also append the audit log (one JSON line per write attempt; always on stderr) to this file'),
   maxMetadataBytes: bytes(50 * 1024 * 1024).describe('Largest gunzipped metadata document the server reads (decompression-bomb guard)'),
   maxFrameBytes: bytes(4 * 1024 * 1024).describe('Largest frame get_image_frame returns inline'),
 });
@@ -33,8 +73,20 @@ export const envName = (key: string) => `HEALTHIMAGING_MCP_${key.replace(/[A-Z]/
 
 export class ConfigError extends Error {}
 
-/** Options that are switches (`--allow-write`), as opposed to options that take a value. */
-export const isSwitch = (key: string): boolean => typeof configSchema.shape[key as ConfigKey]?.safeParse(undefined).data === 'boolean';
+/**
+ * Options that are switches (`--allow-write`), as opposed to options that take a value: those whose value is a boolean,
+ * which is to say that a bare `true` parses to `true`. (Asking the default would miss switches without one.)
+ */
+export const isSwitch = (key: string): boolean => configSchema.shape[key as ConfigKey]?.safeParse(true).data === true;
+
+/**
+ * Whether tools that change data are offered. `--read-only` wins over everything; otherwise `--allow-write`, which by
+ * default is on for the local backend (demo data, still behind confirmations) and off against AWS.
+ */
+export function writesEnabled(config: Pick<Config, 'readOnly' | 'allowWrite' | 'backend'>): boolean {
+  if (config.readOnly) return false;
+  return config.allowWrite ?? config.backend === 'local';
+}
 
 /** Builds the configuration from flags (already split into key → value) and the environment. */
 export function loadConfig(flags: Record<string, string | boolean | undefined>, env: NodeJS.ProcessEnv = process.env): Config {

@@ -4,7 +4,10 @@
  */
 import type { MedicalImagingClient } from '@aws-sdk/client-medical-imaging';
 import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
-import type { Config } from './config.js';
+import { type Config, writesEnabled } from './config.js';
+import { AuditLog } from './guard/audit.js';
+import { confineToDatastores } from './guard/datastores.js';
+import { type ConfirmationTokens, sharedConfirmationTokens } from './guard/tokens.js';
 import { registerMetadataResources } from './resources/metadata.js';
 import { ALL_TOOLS } from './tools/index.js';
 import { registerTools } from './tools/registry.js';
@@ -15,6 +18,10 @@ export interface ServerDeps {
   client: MedicalImagingClient;
   /** Human-readable backend description for the instructions, e.g. "the embedded local service (demo data)". */
   backendDescription: string;
+  /** Where write attempts are recorded; default: stderr plus `--audit-log`. Create it once per process and share it. */
+  audit?: AuditLog;
+  /** Confirmation tokens; default: the issuer all sessions of this process share. */
+  tokens?: ConfirmationTokens;
 }
 
 export interface ServerHandle {
@@ -23,13 +30,22 @@ export interface ServerHandle {
 }
 
 export function instructions(config: Config, backendDescription: string): string {
-  const writes = config.allowWrite
-    ? 'Write tools are enabled: they change data, some irreversibly; read the current state first and pass latest_version_id where asked.'
+  const confirmation = {
+    elicit: ' Deletions, untagging, forced updates and copies, reverts and whole-instance removals need the user\'s confirmation in a dialog of the client.',
+    token:
+      ' Deletions, untagging, forced updates and copies, reverts and whole-instance removals need the user\'s confirmation: a dialog where the client can show one, ' +
+      'otherwise a preview with a confirmation_token; show the preview to the user and pass the token, with the same arguments, only once they agree.',
+    none: '',
+  }[config.confirmMode];
+  const writes = writesEnabled(config)
+    ? 'Write tools are enabled: they change data, some irreversibly; read the current state first and pass latest_version_id where asked. ' +
+      `update_image_set_metadata with dry_run=true previews a change as a diff.${confirmation}`
     : 'The server is read-only: tools that change data are not available (the operator enables them with --allow-write).';
   return [
     `AWS HealthImaging through ${backendDescription}.`,
     'Typical flow: list_datastores → search_image_sets (filters by patient, study, series, dates) → get_image_set_metadata (a compact summary with frame IDs; the full document is a resource) → get_image_frame.',
     'IDs are 32 lowercase hex characters; pass them exactly as returned. Lists page with next_token.',
+    ...(config.datastoreIds ? [`Only these datastores may be used: ${config.datastoreIds.join(', ')}.`] : []),
     writes,
   ].join('\n');
 }
@@ -39,8 +55,10 @@ export function createServer(config: Config, deps: ServerDeps): ServerHandle {
     { name: SERVER_NAME, version: SERVER_VERSION, title: 'AWS HealthImaging' },
     { instructions: instructions(config, deps.backendDescription) },
   );
-  registerTools(server, ALL_TOOLS, { client: deps.client, config });
-  registerMetadataResources(server, { client: deps.client, maxMetadataBytes: config.maxMetadataBytes });
+  // Confined here, where every tool, resource and completion of this server gets its client.
+  const client = config.datastoreIds ? confineToDatastores(deps.client, config.datastoreIds) : deps.client;
+  registerTools(server, ALL_TOOLS, { client, config, audit: deps.audit ?? AuditLog.fromConfig(config), tokens: deps.tokens ?? sharedConfirmationTokens() });
+  registerMetadataResources(server, { client, maxMetadataBytes: config.maxMetadataBytes });
   return {
     server,
     close: () => server.close(),

@@ -28,3 +28,19 @@ export function createMedicalImagingClient(config: Config, target: ClientTarget)
     }),
   });
 }
+
+/** A command as `send` receives it: every SDK command carries its input. */
+export interface SentCommand {
+  readonly input: object;
+}
+
+/**
+ * A view of `client` whose `send` (promise form) goes through `around`; every other member is the client's own. It is
+ * still an instance of MedicalImagingClient, which the SDK's paginators check, and destroying it destroys the client.
+ * Used to confine a server to its allowed datastores and to note the request IDs of writes, without touching the
+ * client that other sessions share.
+ */
+export function interceptSend(client: MedicalImagingClient, around: (command: SentCommand, send: () => Promise<unknown>) => Promise<unknown>): MedicalImagingClient {
+  const send = (command: SentCommand, options?: object) => around(command, () => client.send(command as never, options as never));
+  return new Proxy(client, { get: (target, key) => (key === 'send' ? send : Reflect.get(target, key, target)) });
+}

@@ -20,16 +20,22 @@ const HINTS: Record<string, string> = {
   InternalServerException: 'HealthImaging failed internally; retry, and quote the request ID if it persists.',
   CredentialsProviderError: 'No AWS credentials were found: configure a profile (--profile), environment variables, SSO or a role for the server.',
   MetadataTooLargeError: 'Use the summary tools, or ask the operator to raise --max-metadata-bytes.',
+  UpdateRejected: 'HealthImaging would refuse this update: fix what the message names (force=true where it says so), then call again.',
+  UpdateFailed: 'The update does not fit this image set: check the series and instance UIDs with get_image_set_metadata.',
   TimeoutError: 'The backend did not answer in time; retry.',
   AbortError: 'The call was cancelled.',
 };
 
+/**
+ * Errors of this server (the write guard's refusals) carry their own `hint`; AWS and network errors get one by name.
+ */
 export function describeError(err: unknown): DescribedError {
-  const e = err as { name?: string; message?: string; code?: string; $metadata?: { requestId?: string; httpStatusCode?: number } };
+  const e = err as { name?: string; message?: string; code?: string; hint?: unknown; $metadata?: { requestId?: string; httpStatusCode?: number } };
   let name = typeof e?.name === 'string' && e.name !== 'Error' ? e.name : 'Error';
   if (e?.code === 'ECONNREFUSED' || e?.code === 'ENOTFOUND') name = 'BackendUnreachable';
   const message = typeof e?.message === 'string' && e.message ? e.message : String(err);
   const hint =
+    (typeof e?.hint === 'string' ? e.hint : undefined) ??
     HINTS[name] ??
     (name === 'BackendUnreachable'
       ? 'The HealthImaging endpoint could not be reached: check --endpoint-url, --region and the network.'

@@ -245,6 +245,8 @@ async function reading<T>(uri: URL, run: () => Promise<T>): Promise<T> {
     const described = describeError(err);
     const data = { uri: uri.href };
     switch (described.name) {
+      case 'DatastoreNotAllowed':
+        throw new McpError(ErrorCode.InvalidParams, `Refused: ${uri.href}\n${formatError(described)}`, data);
       case 'ResourceNotFoundException':
         throw new McpError(RESOURCE_NOT_FOUND, `Resource not found: ${uri.href}\n${formatError(described)}`, data);
       case 'ValidationException':
@@ -255,8 +257,8 @@ async function reading<T>(uri: URL, run: () => Promise<T>): Promise<T> {
   }
 }
 
-/** Errors that mean "the IDs typed so far lead nowhere" (unknown, or a datastore that is not ACTIVE), not a failure. */
-const NOTHING_TO_SUGGEST = new Set(['ResourceNotFoundException', 'ConflictException', 'ValidationException']);
+/** Errors that mean "the IDs typed so far lead nowhere" (unknown, not ACTIVE, or outside --datastore-ids), not a failure. */
+const NOTHING_TO_SUGGEST = new Set(['ResourceNotFoundException', 'ConflictException', 'ValidationException', 'DatastoreNotAllowed']);
 
 /**
  * Runs a completion under a timeout. IDs that lead nowhere have nothing to complete; any other failure (credentials,

@@ -1,12 +1,14 @@
-/** Toolset `datastores`: list, inspect, create and delete datastores. */
+/** Datastores: list, inspect and create them (toolset `datastores`), and delete them (toolset `delete`). */
 import {
   CreateDatastoreCommand,
   DeleteDatastoreCommand,
   GetDatastoreCommand,
   ListDatastoresCommand,
+  SearchImageSetsCommand,
   type DatastoreSummary,
 } from '@aws-sdk/client-medical-imaging';
 import { z } from 'zod';
+import { GuardError } from '../guard/errors.js';
 import { clientToken, datastoreId, isoTime, maxResults, nextToken, tags } from './fields.js';
 import { defineTool, READ } from './types.js';
 
@@ -36,6 +38,7 @@ export const listDatastores = defineTool({
   description:
     'Lists the HealthImaging datastores (ID, name, status). Start here: every other tool needs a datastore_id. Filter by status; page with next_token.',
   toolset: 'datastores',
+  scope: 'account',
   inputSchema: {
     status: z.enum(STATUS).optional().describe('Only datastores in this status'),
     max_results: maxResults(50),
@@ -85,6 +88,7 @@ export const createDatastore = defineTool({
   description:
     'Creates a datastore. It starts CREATING and becomes ACTIVE after a while (poll get_datastore). At most 10 datastores per region.',
   toolset: 'datastores',
+  scope: 'account',
   inputSchema: {
     datastore_name: z.string().min(1).max(256).regex(/^[A-Za-z0-9._/#-]+$/, 'letters, digits and . _ / # -').describe('Name of the new datastore'),
     tags: tags.optional(),
@@ -116,11 +120,36 @@ export const deleteDatastore = defineTool({
   name: 'delete_datastore',
   title: 'Delete datastore',
   description:
-    'Deletes an empty datastore (delete its image sets first; HealthImaging refuses otherwise). Irreversible: the datastore goes DELETING, then DELETED.',
-  toolset: 'datastores',
+    'Deletes an empty datastore (delete its image sets first; HealthImaging refuses otherwise). Irreversible, so it asks the user to confirm: the datastore goes DELETING, then DELETED.',
+  toolset: 'delete',
   inputSchema: { datastore_id: datastoreId },
   outputSchema: { datastore_id: z.string(), status: z.string() },
   annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: true, openWorldHint: false },
+  guard: {
+    confirmation: () => 'deleting a datastore cannot be undone',
+    async preview(args, { client, signal }) {
+      const d = (await client.send(new GetDatastoreCommand({ datastoreId: args.datastore_id }), { abortSignal: signal })).datastoreProperties!;
+      const described = `Datastore ${args.datastore_id} "${d.datastoreName ?? ''}" (${d.datastoreStatus}, created ${isoTime(d.createdAt) ?? '?'})`;
+      if (d.datastoreStatus !== 'ACTIVE') {
+        throw new GuardError('TargetNotReady', `${described} is not ACTIVE. Nothing was changed.`, 'Poll get_datastore; only an ACTIVE datastore can be deleted.');
+      }
+      // HealthImaging refuses to delete a datastore that holds image sets: say so before anyone is asked.
+      const { imageSetsMetadataSummaries: some } = await client.send(new SearchImageSetsCommand({ datastoreId: args.datastore_id, maxResults: 1 }), { abortSignal: signal });
+      if (some?.length) {
+        throw new GuardError(
+          'TargetNotReady',
+          `${described} still holds image sets, and HealthImaging deletes only empty datastores. Nothing was changed.`,
+          'Delete its image sets first (search_image_sets, then delete_image_set for each), if that is really what the user wants.',
+        );
+      }
+      return {
+        action: `Delete datastore ${args.datastore_id} "${d.datastoreName ?? ''}".`,
+        changes: [`${described} is empty and will be deleted; this cannot be undone.`],
+        version: `${d.datastoreStatus} since ${isoTime(d.updatedAt) ?? isoTime(d.createdAt) ?? '?'}`,
+        current: { datastore_id: args.datastore_id, status: d.datastoreStatus! },
+      };
+    },
+  },
   async handler(args, { client, signal }) {
     const res = await client.send(new DeleteDatastoreCommand({ datastoreId: args.datastore_id }), { abortSignal: signal });
     return { text: `Datastore ${res.datastoreId} is ${res.datastoreStatus}.`, structured: { datastore_id: res.datastoreId!, status: res.datastoreStatus! } };

@@ -1,6 +1,8 @@
 /** Toolset `tags`: tags on datastores and image sets. */
+import { createHash } from 'node:crypto';
 import { ListTagsForResourceCommand, TagResourceCommand, UntagResourceCommand } from '@aws-sdk/client-medical-imaging';
 import { z } from 'zod';
+import { canonicalJson } from '../guard/tokens.js';
 import { resourceArn, tagKey, tags } from './fields.js';
 import { defineTool, READ } from './types.js';
 
@@ -42,11 +44,27 @@ export const tagResource = defineTool({
 export const untagResource = defineTool({
   name: 'untag_resource',
   title: 'Untag resource',
-  description: 'Removes tags (by key) from a datastore or image set. Keys that are not there are ignored.',
+  description: 'Removes tags (by key) from a datastore or image set; it asks the user to confirm. Keys that are not there are ignored.',
   toolset: 'tags',
   inputSchema: { resource_arn: resourceArn, tag_keys: z.array(tagKey).min(1).max(200).describe('Keys of the tags to remove') },
   outputSchema: { tags: z.record(z.string(), z.string()) },
   annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: true, openWorldHint: false },
+  guard: {
+    // Tags often drive access policies, cost allocation and retention; losing one is not always visible.
+    confirmation: () => 'removing tags can change who may access the resource and how it is billed or retained',
+    async preview(args, { client, signal }) {
+      const { tags: current = {} } = await client.send(new ListTagsForResourceCommand({ resourceArn: args.resource_arn }), { abortSignal: signal });
+      const removed = Object.fromEntries(args.tag_keys.filter((key) => Object.hasOwn(current, key)).map((key) => [key, current[key]!]));
+      const resource = args.resource_arn.replace(/^.*:datastore\//, 'datastore ').replace('/imageset/', ', image set ');
+      return {
+        action: `Remove tag(s) ${args.tag_keys.join(', ')} from ${resource}.`,
+        changes: args.tag_keys.map((key) => (Object.hasOwn(removed, key) ? `Tag ${key}=${removed[key]} removed` : `Tag ${key}: not present, nothing to remove`)),
+        // The tags this call removes, as a digest: a confirmation is void once one of them changes.
+        version: `tags ${createHash('sha256').update(canonicalJson(removed)).digest('hex').slice(0, 16)}`,
+        current: { tags: current },
+      };
+    },
+  },
   async handler(args, { client, signal }) {
     await client.send(new UntagResourceCommand({ resourceArn: args.resource_arn, tagKeys: args.tag_keys }), { abortSignal: signal });
     const res = await client.send(new ListTagsForResourceCommand({ resourceArn: args.resource_arn }), { abortSignal: signal });

@@ -1,5 +1,6 @@
 /** The README's generated tables: the tools (from tools/list) and the options (from the config schema). */
 import { configSchema, envName, kebab } from '../../src/config.js';
+import { ALL_TOOLS } from '../../src/tools/index.js';
 import { listedTools } from './tool-listing.js';
 
 const escape = (s: string) => s.replaceAll('|', '\\|').replaceAll('\n', ' ');
@@ -9,10 +10,11 @@ export async function toolsTable(): Promise<string> {
   const rows = tools.map((t) => {
     const a = t.annotations!;
     const kind = a.readOnlyHint ? 'read-only' : a.destructiveHint ? 'write, **destructive**' : 'write';
+    const toolset = ALL_TOOLS.find((d) => d.name === t.name)!.toolset;
     const firstSentence = (t.description ?? '').split(/(?<=\.)\s/)[0]!;
-    return `| \`${t.name}\` | ${escape(t.title ?? '')} | ${kind} | ${escape(firstSentence)} |`;
+    return `| \`${t.name}\` | ${escape(t.title ?? '')} | \`${toolset}\` | ${kind} | ${escape(firstSentence)} |`;
   });
-  return ['| Tool | Title | Kind | What it does |', '| --- | --- | --- | --- |', ...rows].join('\n');
+  return ['| Tool | Title | Toolset | Kind | What it does |', '| --- | --- | --- | --- | --- |', ...rows].join('\n');
 }
 
 export function optionsTable(): string {

@@ -8,7 +8,8 @@ let ds: string;
 let ct: { image_set_id: string; series_instance_uid?: string };
 
 beforeAll(async () => {
-  h = await connectMcp({ allowWrite: true });
+  // Confirmations are tested in test/guard/; here every write goes through unconfirmed.
+  h = await connectMcp({ allowWrite: true, confirmMode: 'none' });
   ds = h.local.service.demoDatastoreId!;
   const found = await h.call('search_image_sets', { datastore_id: ds, patient_id: 'DEMO-0001' });
   ct = (found.structuredContent as { image_sets: Array<{ image_set_id: string; series_instance_uid?: string }> }).image_sets[0]!;
@@ -172,7 +173,7 @@ describe('write tools', () => {
     expect(structured<{ status: string }>(deleted).status).toBe('DELETING');
     const notEmpty = await h.call('delete_datastore', { datastore_id: ds });
     expect(notEmpty.isError).toBe(true);
-    expect(textOf(notEmpty)).toContain('ConflictException');
+    expect(textOf(notEmpty)).toMatch(/^TargetNotReady: .*still holds image sets/);
     const badName = await h.call('create_datastore', { datastore_name: 'no spaces allowed' });
     expect(badName.isError).toBe(true);
   });
