@@ -13,7 +13,7 @@
  * - 1-bit frames stay packed (bitsAllocated 1), exactly as stored: that buffer is what their checksum covers.
  */
 import { DicomParseError } from './errors.js';
-import { decodeNative, encodeJpeg2000Lossless, type FrameLayout, type NativeDecoding } from './native-codecs.js';
+import { decodeNative, encodeHtj2kLossless, encodeJpeg2000Lossless, type FrameLayout, type NativeDecoding } from './native-codecs.js';
 import { decodeHtj2k, encodeHtj2k } from './openjph.js';
 import { bytesPerSample, planarToInterleaved, signExtend, widenTo16, ybrFull422ToFull } from './pixels.js';
 import { syntaxInfo } from './syntaxes.js';
@@ -178,19 +178,49 @@ export async function encodeHtj2kLosslessRpcl(frame: DecodedFrame): Promise<Uint
     throw new DicomParseError(`HTJ2K encoding of ${kind} pixels is not supported`);
   }
   expectLength(frame.pixels, frame.width * frame.height * frame.samplesPerPixel * bytesPerSample(frame.bitsAllocated), 'the frame');
-  const info = {
-    width: frame.width,
-    height: frame.height,
-    bitsPerSample: frame.bitsAllocated,
-    componentCount: frame.samplesPerPixel,
-    isSigned: frame.signed,
-    isUsingColorTransform: frame.samplesPerPixel === 3,
-  };
   try {
+    if (containsRangeMinimum(frame)) {
+      // OpenJPH's WASM encoder codes the lowest value of the sample range wrongly (unsigned 0 decodes as 2^(B-1),
+      // signed -2^(B-1) as 0). Such frames go to the OpenJPH build inside dcmjs-codecs, which round-trips them; it
+      // chooses its own number of decompositions, so their base resolution can exceed 64 px.
+      return Uint8Array.from(await encodeHtj2kLossless(frame.pixels, frameLayout(frame)));
+    }
+    const info = {
+      width: frame.width,
+      height: frame.height,
+      bitsPerSample: frame.bitsAllocated,
+      componentCount: frame.samplesPerPixel,
+      isSigned: frame.signed,
+      isUsingColorTransform: frame.samplesPerPixel === 3,
+    };
     return await encodeHtj2k(frame.pixels, { info, decompositions: decompositionsFor(frame.width, frame.height) });
   } catch (err) {
     throw new DicomParseError(`HTJ2K encoding failed: ${describe(err)}`);
   }
+}
+
+const frameLayout = (frame: DecodedFrame): FrameLayout => ({
+  width: frame.width,
+  height: frame.height,
+  bitsAllocated: frame.bitsAllocated,
+  bitsStored: frame.bitsAllocated,
+  samplesPerPixel: frame.samplesPerPixel,
+  pixelRepresentation: frame.signed ? 1 : 0,
+  planarConfiguration: 0,
+  photometricInterpretation: frame.samplesPerPixel === 1 ? 'MONOCHROME2' : 'RGB',
+});
+
+/** Whether any sample holds the lowest value its type can hold (0, or -2^(B-1) when signed). */
+export function containsRangeMinimum(frame: DecodedFrame): boolean {
+  const { pixels } = frame;
+  if (frame.bitsAllocated === 8) {
+    const minimum = frame.signed ? 0x80 : 0;
+    return pixels.includes(minimum);
+  }
+  // 16-bit little endian: unsigned 0 is 00 00, signed -32768 is 00 80.
+  const high = frame.signed ? 0x80 : 0;
+  for (let i = 0; i + 1 < pixels.length; i += 2) if (pixels[i] === 0 && pixels[i + 1] === high) return true;
+  return false;
 }
 
 /**

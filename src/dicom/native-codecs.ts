@@ -107,3 +107,18 @@ export function encodeJpeg2000Lossless(samples: Uint8Array, layout: FrameLayout)
     return encoded;
   });
 }
+
+/**
+ * Lossless HTJ2K codestream with RPCL progression and TLM markers (OpenJPH built into dcmjs-codecs). Used instead of
+ * the @cornerstonejs/codec-openjph WASM encoder, which codes the lowest value of the sample range wrongly (unsigned 0
+ * decodes as 2^(B-1), signed -2^(B-1) as 0): a lossless store must round-trip every value.
+ */
+export function encodeHtj2kLossless(samples: Uint8Array, layout: FrameLayout): Promise<Uint8Array> {
+  return withCodecs((codecs) => {
+    const context = contextFor(layout, { decodedBuffer: samples });
+    const progressionOrder = dcmjsCodecs.constants.Jpeg2000ProgressionOrder.Rpcl;
+    const encoded = codecs.encodeHtJpeg2000(context, { lossy: false, progressionOrder }).getEncodedBuffer();
+    if (!encoded) throw new Error('the HTJ2K encoder returned no codestream');
+    return encoded;
+  });
+}
