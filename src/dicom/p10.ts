@@ -83,8 +83,9 @@ function checkedFileMeta(bytes: Uint8Array): { transferSyntaxUID: string; groupL
 const LENIENT_RETRY = [/multiple character sets/i, /Unsupported character set/i, /meta length tag/i];
 
 function readWithDcmjs(bytes: Uint8Array): DicomFile {
-  // dcmjs wants an ArrayBuffer of its own; a Node Buffer is usually a window on a larger pool.
-  const buffer = (bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength ? bytes.buffer : bytes.slice().buffer) as ArrayBuffer;
+  // dcmjs wants an ArrayBuffer of its own; a Node Buffer is usually a window on a larger pool. (Buffer#slice makes
+  // no copy, hence Uint8Array's.)
+  const buffer = (bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength ? bytes.buffer : Uint8Array.prototype.slice.call(bytes).buffer) as ArrayBuffer;
   try {
     return DicomMessage.readFile(buffer);
   } catch (err) {
@@ -149,7 +150,8 @@ function concat(chunks: Uint8Array[]): Uint8Array {
   return out;
 }
 
-function geometryOf(attributes: DicomAttributes): FrameGeometry {
+/** Frame geometry from pixel module attributes (of a file, or of a metadata document's levels merged). */
+export function geometryOf(attributes: DicomAttributes): FrameGeometry {
   const required = (keyword: string): number => {
     const value = integerOf(attributes[keyword]);
     if (value === undefined || value <= 0) throw new DicomParseError(`DICOM attribute ${keyword} ${value === undefined ? 'does not exist' : 'is not positive'}; it is required with PixelData`);

@@ -3,7 +3,7 @@
  * processing, and responses shaped as AWS sends them (x-amzn-requestid on every response, errors with
  * x-amzn-errortype and a JSON message).
  */
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Readable } from 'node:stream';
@@ -94,6 +94,48 @@ async function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
   return Buffer.concat(chunks);
 }
 
+/**
+ * The body of a streaming route, chunk by chunk, checked as it passes: at most `limit` bytes (413 as soon as the
+ * declared or the received length says more), the SHA-256 the client signed when it declared one in
+ * x-amz-content-sha256 (403 at the end otherwise; the caller must not commit anything before the body is
+ * exhausted), and the x-amz-decoded-content-length it declared. `STREAMING-AWS4-HMAC-SHA256-PAYLOAD` as the payload
+ * hash is accepted with the raw body, which is what `curl --aws-sigv4` sends; aws-chunked framing is refused.
+ */
+export async function* streamedBody(ctx: RequestContext, limit: number): AsyncGenerator<Buffer> {
+  if (/aws-chunked/i.test(String(ctx.headers['content-encoding'] ?? ''))) {
+    throw validationError('Content-Encoding aws-chunked is not supported by the local service: send the raw body, with x-amz-content-sha256: STREAMING-AWS4-HMAC-SHA256-PAYLOAD (or UNSIGNED-PAYLOAD, or its SHA-256) and x-amz-decoded-content-length.');
+  }
+  const decodedLength = lengthHeader(ctx, 'x-amz-decoded-content-length');
+  const declared = Math.max(lengthHeader(ctx, 'content-length') ?? 0, decodedLength ?? 0);
+  if (declared > limit) throw tooLarge(`Request body of ${declared} bytes exceeds the ${limit} byte limit.`);
+  const declaredHash = String(ctx.headers['x-amz-content-sha256'] ?? '');
+  const hash = /^[0-9a-f]{64}$/.test(declaredHash) ? createHash('sha256') : undefined;
+  let size = 0;
+  // Not destroying the request when the consumer stops early keeps the socket usable for the error response.
+  for await (const chunk of ctx.stream.iterator({ destroyOnReturn: false }) as AsyncIterable<Buffer>) {
+    size += chunk.length;
+    if (size > limit) throw tooLarge(`Request body exceeds the ${limit} byte limit.`);
+    hash?.update(chunk);
+    yield chunk;
+  }
+  if (hash && hash.digest('hex') !== declaredHash) {
+    throw new ServiceError('InvalidSignatureException', 'The provided x-amz-content-sha256 header does not match what was computed (the body was altered).');
+  }
+  if (decodedLength !== undefined && decodedLength !== size) {
+    throw validationError(`x-amz-decoded-content-length says ${decodedLength} bytes, but the body has ${size}.`);
+  }
+}
+
+const tooLarge = (message: string) => new ServiceError('RequestEntityTooLargeException', message);
+
+function lengthHeader(ctx: RequestContext, name: string): number | undefined {
+  const raw = ctx.headers[name];
+  if (raw === undefined) return undefined;
+  const value = Number(Array.isArray(raw) ? raw[0] : raw);
+  if (!Number.isSafeInteger(value) || value < 0) throw validationError(`Header ${name} must be a non-negative integer.`);
+  return value;
+}
+
 export interface HttpHandlerOptions {
   router: Router;
   credentials: Credentials;
@@ -160,6 +202,12 @@ async function send(res: ServerResponse, reply: Reply): Promise<void> {
   const file = 'file' in reply ? await fs.open(reply.file) : undefined;
   res.statusCode = reply.status ?? 200;
   for (const [k, v] of Object.entries(reply.headers ?? {})) res.setHeader(k, v);
+  // 204 No Content has neither a body nor headers describing one (RFC 9110 §15.3.5).
+  if (res.statusCode === 204) {
+    await file?.close();
+    res.end();
+    return;
+  }
   if ('json' in reply) {
     const text = JSON.stringify(reply.json);
     res.setHeader('content-type', 'application/json');

@@ -10,6 +10,7 @@
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
+import type { ParsedInstance } from '../dicom/types.js';
 import { newId, type ImportScheduler, type ServiceContext } from './api/context.js';
 import { placeInstances, type Placement, type StagedInstance } from './organize.js';
 import { mapS3Uri, scanLocation, ScanLimitError } from './s3.js';
@@ -171,8 +172,21 @@ async function stageFile(service: ServiceContext, losslessFormat: 'HTJ2K' | 'JPE
 
 /** Parses one P10 instance and writes its frames, converted per spec §5, to staging files. */
 export async function stageInstance(service: ServiceContext, losslessFormat: 'HTJ2K' | 'JPEG_2000_LOSSLESS', bytes: Uint8Array, source: string): Promise<StagedInstance> {
-  const [{ parseP10 }, { prepareFrames }] = await loadDicomLayer();
-  const parsed = parseP10(bytes);
+  return stageParsed(service, losslessFormat, await parseInstance(bytes), source);
+}
+
+/** Parses one P10 instance; throws DicomParseError when it is not one that can be imported. */
+export async function parseInstance(bytes: Uint8Array): Promise<ParsedInstance> {
+  const [{ parseP10 }] = await loadDicomLayer();
+  return parseP10(bytes);
+}
+
+/**
+ * Writes the frames of a parsed instance, converted per spec §5, to staging files. Separate from parsing so that
+ * STOW-RS can refuse an instance on its identifiers before paying for the conversion.
+ */
+export async function stageParsed(service: ServiceContext, losslessFormat: 'HTJ2K' | 'JPEG_2000_LOSSLESS', parsed: ParsedInstance, source: string): Promise<StagedInstance> {
+  const [, { prepareFrames }] = await loadDicomLayer();
   const prepared = await prepareFrames(parsed, { losslessFormat });
   const frames: StagedInstance['frames'] = [];
   try {

@@ -1,6 +1,6 @@
 /**
  * The embedded HealthImaging-compatible service: one HTTP port serving the control plane, the data plane and
- * (later) DICOMweb, with SigV4 verification and filesystem storage under `dataDir`.
+ * DICOMweb, with SigV4 verification and filesystem storage under `dataDir`.
  */
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -13,6 +13,7 @@ import { searchRoutes } from './api/search.js';
 import { tagRoutes } from './api/tags.js';
 import type { LocalServiceSettings, ServiceContext } from './api/context.js';
 import { seedDemoData } from './demo.js';
+import { DEFAULT_MAX_STORE_BYTES, dicomwebRoutes } from './dicomweb/routes.js';
 import { createRequestListener, Router } from './http.js';
 import { ImportRunner } from './imports.js';
 import type { Credentials } from './sigv4.js';
@@ -40,6 +41,8 @@ export interface LocalServiceOptions {
   maxDatastores?: number;
   /** Requests processed at once before answering 429 ThrottlingException (default 256). */
   maxInFlightRequests?: number;
+  /** Largest DICOMweb STOW-RS request body in bytes (default 1 GiB, HealthImaging's limit). */
+  maxStoreBytes?: number;
   log?: (message: string) => void;
 }
 
@@ -115,6 +118,7 @@ export async function startLocalService(options: LocalServiceOptions): Promise<L
     ...imageSetReadRoutes(service),
     ...imageSetWriteRoutes(service),
     ...searchRoutes(service),
+    ...dicomwebRoutes(service, { maxStoreBytes: options.maxStoreBytes ?? DEFAULT_MAX_STORE_BYTES }),
   ]) {
     router.add(route);
   }
