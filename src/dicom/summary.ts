@@ -124,3 +124,34 @@ export function formatSummary(summary: MetadataSummary): string {
   ];
   return lines.join('\n');
 }
+
+export interface LocatedFrame {
+  seriesInstanceUID: string;
+  sopInstanceUID: string;
+  /** 0-based index of the frame in its instance. */
+  frameIndex: number;
+  /** Series attributes with the instance's on top: what rendering a frame needs (e.g. PixelPaddingValue is a Series attribute). */
+  attributes: DicomAttributes;
+  storedTransferSyntaxUID: string;
+  /** CRC32 of the decoded full-resolution frame, as the metadata records it. */
+  checksum: number | undefined;
+}
+
+/** Finds the instance a frame ID belongs to. */
+export function locateFrame(doc: ImageSetMetadataDocument, frameId: string): LocatedFrame | undefined {
+  for (const [seriesInstanceUID, series] of Object.entries(doc.Study.Series)) {
+    for (const [sopInstanceUID, instance] of Object.entries(series.Instances)) {
+      const frameIndex = instance.ImageFrames.findIndex((f) => f.ID === frameId);
+      if (frameIndex < 0) continue;
+      return {
+        seriesInstanceUID,
+        sopInstanceUID,
+        frameIndex,
+        attributes: { ...series.DICOM, ...instance.DICOM },
+        storedTransferSyntaxUID: instance.StoredTransferSyntaxUID ?? '1.2.840.10008.1.2.4.202',
+        checksum: instance.ImageFrames[frameIndex]!.PixelDataChecksumFromBaseToFullResolution.at(-1)?.Checksum,
+      };
+    }
+  }
+  return undefined;
+}

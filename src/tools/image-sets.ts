@@ -9,7 +9,11 @@ import {
 } from '@aws-sdk/client-medical-imaging';
 import { z } from 'zod';
 import { fetchMetadata } from '../aws/metadata.js';
-import { formatSummary, summarizeMetadata } from '../dicom/summary.js';
+import { decodeFrame } from '../dicom/codecs.js';
+import { crc32 } from '../dicom/crc32.js';
+import { geometryOf } from '../dicom/p10.js';
+import { DEFAULT_MAX_SIZE, frameAttributes, renderFrame, WINDOW_PRESET_NAMES, type WindowPreset, type WindowRequest } from '../dicom/render.js';
+import { formatSummary, locateFrame, summarizeMetadata, transferSyntaxName } from '../dicom/summary.js';
 import { metadataUri } from '../resources/uris.js';
 import { datastoreId, imageFrameId, imageSetId, isoTime, maxResults, nextToken, versionId } from './fields.js';
 import { defineTool, READ } from './types.js';
@@ -336,28 +340,94 @@ export const getImageSetMetadata = defineTool({
 
 // ---- frames ------------------------------------------------------------------------------------------------------
 
+const kb = (n: number) => `${Math.round(n / 1024)} KB`;
+
 export const getImageFrame = defineTool({
   name: 'get_image_frame',
   title: 'Get image frame',
   description:
-    'Fetches one frame\'s pixel data as stored (usually an HTJ2K codestream, image/jph) and returns its size and type, with the bytes as an embedded resource when they fit the configured limit. Frame IDs come from get_image_set_metadata.',
+    'Shows one frame as an image you can look at: the stored pixel data (usually HTJ2K) is decoded, the modality LUT and a window applied (the request\'s, a preset, the instance\'s own, or auto), and a PNG returned, downscaled to max_size on its long edge (under 1 MB). The caption names the instance, size and window, and says whether the decoded pixels match the checksum HealthImaging recorded. format "raw" returns the stored codestream instead. Frame IDs come from get_image_set_metadata.',
   toolset: 'image_sets',
-  inputSchema: { datastore_id: datastoreId, image_set_id: imageSetId, image_frame_id: imageFrameId },
-  outputSchema: { image_frame_id: z.string(), content_type: z.string(), bytes: z.number(), embedded: z.boolean() },
+  inputSchema: {
+    datastore_id: datastoreId,
+    image_set_id: imageSetId,
+    image_frame_id: imageFrameId,
+    window_center: z.number().optional().describe('Window centre in modality units (e.g. Hounsfield units); give with window_width'),
+    window_width: z.number().positive().optional().describe('Window width in modality units; give with window_center'),
+    preset: z.enum(['auto', ...WINDOW_PRESET_NAMES] as [WindowPreset | 'auto', ...Array<WindowPreset | 'auto'>]).optional().describe('A named window (CT: lung, bone, soft_tissue, brain) or auto (the frame\'s value range); default: the instance\'s window'),
+    max_size: z.number().int().min(32).max(4096).default(DEFAULT_MAX_SIZE).describe(`Longest edge of the PNG in pixels (default ${DEFAULT_MAX_SIZE})`),
+    format: z.enum(['png', 'raw']).default('png').describe('png: a rendered image (default); raw: the stored bytes as an embedded resource'),
+  },
+  outputSchema: {
+    image_frame_id: z.string(),
+    format: z.enum(['png', 'raw']),
+    content_type: z.string(),
+    bytes: z.number(),
+    sop_instance_uid: z.string().optional(),
+    series_instance_uid: z.string().optional(),
+    frame_number: z.number().optional(),
+    width: z.number().optional(),
+    height: z.number().optional(),
+    rendered_width: z.number().optional(),
+    rendered_height: z.number().optional(),
+    window: z.object({ center: z.number(), width: z.number(), source: z.string() }).nullable().optional(),
+    checksum_ok: z.boolean().optional(),
+    embedded: z.boolean().optional(),
+  },
   annotations: READ,
   async handler(args, { client, config, signal }) {
+    if ((args.window_center === undefined) !== (args.window_width === undefined)) throw new Error('Give window_center and window_width together, or neither.');
+    if (args.preset && args.window_center !== undefined) throw new Error('Give a preset or an explicit window, not both.');
     const res = await client.send(
       new GetImageFrameCommand({ datastoreId: args.datastore_id, imageSetId: args.image_set_id, imageFrameInformation: { imageFrameId: args.image_frame_id } }),
       { abortSignal: signal },
     );
     const bytes = await res.imageFrameBlob!.transformToByteArray();
     const contentType = res.contentType ?? 'application/octet-stream';
-    const embedded = bytes.length <= config.maxFrameBytes;
-    const uri = `healthimaging://datastores/${args.datastore_id}/image-sets/${args.image_set_id}/frames/${args.image_frame_id}`;
+
+    if (args.format === 'raw') {
+      const embedded = bytes.length <= config.maxFrameBytes;
+      const uri = `healthimaging://datastores/${args.datastore_id}/image-sets/${args.image_set_id}/frames/${args.image_frame_id}`;
+      return {
+        text: `Frame ${args.image_frame_id}: ${bytes.length} bytes, ${contentType}${embedded ? ' (attached)' : ` (not attached: over the ${config.maxFrameBytes}-byte limit)`}.`,
+        structured: { image_frame_id: args.image_frame_id, format: 'raw' as const, content_type: contentType, bytes: bytes.length, embedded },
+        ...(embedded && { content: [{ type: 'resource' as const, resource: { uri, mimeType: contentType, blob: Buffer.from(bytes).toString('base64') } }] }),
+      };
+    }
+
+    const { document } = await fetchMetadata(client, { datastoreId: args.datastore_id, imageSetId: args.image_set_id }, { maxBytes: config.maxMetadataBytes, signal });
+    const located = locateFrame(document, args.image_frame_id);
+    if (!located) throw new Error(`Frame ${args.image_frame_id} is not in the latest version of image set ${args.image_set_id}; get_image_set_metadata lists its frame IDs.`);
+    const attributes = frameAttributes(located.attributes, located.frameIndex);
+    const decoded = await decodeFrame(bytes, located.storedTransferSyntaxUID, geometryOf(attributes));
+    const checksumOk = located.checksum === undefined ? undefined : crc32(decoded.pixels) === located.checksum;
+    const window: WindowRequest | undefined = args.window_center !== undefined ? { center: args.window_center, width: args.window_width! } : args.preset;
+    const rendered = renderFrame(decoded, attributes, { ...(window !== undefined && { window }), maxSize: args.max_size });
+    const shownWindow = rendered.window ? `window ${rendered.window.center}/${rendered.window.width} (${rendered.window.source})` : 'colour as stored';
+    const caption = [
+      `Frame ${args.image_frame_id}: frame ${located.frameIndex + 1} of instance ${located.sopInstanceUID} (series ${located.seriesInstanceUID}).`,
+      `${rendered.sourceWidth}×${rendered.sourceHeight} ${transferSyntaxName(located.storedTransferSyntaxUID)} (${kb(bytes.length)}) → ${rendered.width}×${rendered.height} PNG (${kb(rendered.png.length)}), ${shownWindow}.`,
+      checksumOk === undefined ? 'No checksum recorded for this frame.' : checksumOk ? 'Decoded pixels match the recorded CRC32.' : `WARNING: the decoded pixels do not match the recorded CRC32 (${located.checksum}); the stored frame may be corrupt.`,
+      ...rendered.notes,
+    ].join('\n');
     return {
-      text: `Frame ${args.image_frame_id}: ${bytes.length} bytes, ${contentType}${embedded ? ' (attached)' : ` (not attached: over the ${config.maxFrameBytes}-byte limit)`}.`,
-      structured: { image_frame_id: args.image_frame_id, content_type: contentType, bytes: bytes.length, embedded },
-      ...(embedded && { content: [{ type: 'resource' as const, resource: { uri, mimeType: contentType, blob: Buffer.from(bytes).toString('base64') } }] }),
+      text: caption,
+      structured: {
+        image_frame_id: args.image_frame_id,
+        format: 'png' as const,
+        content_type: contentType,
+        bytes: bytes.length,
+        sop_instance_uid: located.sopInstanceUID,
+        series_instance_uid: located.seriesInstanceUID,
+        frame_number: located.frameIndex + 1,
+        width: rendered.sourceWidth,
+        height: rendered.sourceHeight,
+        rendered_width: rendered.width,
+        rendered_height: rendered.height,
+        window: rendered.window && { center: rendered.window.center, width: rendered.window.width, source: rendered.window.source },
+        ...(checksumOk !== undefined && { checksum_ok: checksumOk }),
+      },
+      content: [{ type: 'image' as const, data: Buffer.from(rendered.png).toString('base64'), mimeType: 'image/png' }],
     };
   },
 });

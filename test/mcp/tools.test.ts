@@ -1,4 +1,5 @@
 /** Every tool through a real MCP client (in memory) against the real local service: a happy path and an error each. */
+import { decode } from 'fast-png';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ctSeriesFiles, putFiles } from '../helpers/dicom-files.js';
 import { connectMcp, type McpHarness, textOf } from '../helpers/mcp.js';
@@ -89,14 +90,38 @@ describe('read tools', () => {
     expect(missing.isError).toBe(true);
   });
 
-  it('get_image_frame returns the stored codestream as an embedded resource', async () => {
+  it('get_image_frame renders a frame as a PNG image an agent can look at, checked against its checksum', async () => {
     const meta = await h.call('get_image_set_metadata', { datastore_id: ds, image_set_id: ct.image_set_id, max_instances: 1 });
     const frameId = structured<{ instances: Array<{ frame_ids: string[] }> }>(meta).instances[0]!.frame_ids[0]!;
     const r = await h.call('get_image_frame', { datastore_id: ds, image_set_id: ct.image_set_id, image_frame_id: frameId });
-    expect(structured<{ content_type: string; embedded: boolean }>(r)).toMatchObject({ content_type: 'image/jph', embedded: true });
-    const blob = (r.content[1] as { resource: { blob: string; mimeType: string } }).resource;
+    expect(r.isError).toBeFalsy();
+    const image = r.content.find((c) => c.type === 'image') as { data: string; mimeType: string };
+    expect(image.mimeType).toBe('image/png');
+    const png = decode(Buffer.from(image.data, 'base64'));
+    expect([png.width, png.height, png.channels]).toEqual([256, 256, 1]);
+    expect(textOf(r)).toContain('window 40/400 (instance)');
+    expect(textOf(r)).toContain('Decoded pixels match the recorded CRC32');
+    expect(structured<{ checksum_ok: boolean; rendered_width: number }>(r)).toMatchObject({ checksum_ok: true, rendered_width: 256 });
+
+    const lung = await h.call('get_image_frame', { datastore_id: ds, image_set_id: ct.image_set_id, image_frame_id: frameId, preset: 'lung', max_size: 128 });
+    expect(structured<{ window: { center: number; width: number; source: string }; rendered_width: number }>(lung)).toMatchObject({ window: { center: -600, width: 1500, source: 'preset:lung' }, rendered_width: 128 });
+    const explicit = await h.call('get_image_frame', { datastore_id: ds, image_set_id: ct.image_set_id, image_frame_id: frameId, window_center: 300, window_width: 1000 });
+    expect(textOf(explicit)).toContain('window 300/1000 (request)');
+
+    const raw = await h.call('get_image_frame', { datastore_id: ds, image_set_id: ct.image_set_id, image_frame_id: frameId, format: 'raw' });
+    const blob = (raw.content[1] as { resource: { blob: string; mimeType: string } }).resource;
     expect(blob.mimeType).toBe('image/jph');
     expect([...Buffer.from(blob.blob, 'base64').subarray(0, 4)]).toEqual([0xff, 0x4f, 0xff, 0x51]);
+
+    // A multi-frame instance: the third frame of the demo XA cine.
+    const xaSet = structured<{ image_sets: Array<{ image_set_id: string }> }>(await h.call('search_image_sets', { datastore_id: ds, patient_id: 'DEMO-0003' })).image_sets[0]!;
+    const xaMeta = await h.call('get_image_set_metadata', { datastore_id: ds, image_set_id: xaSet.image_set_id });
+    const xaFrames = structured<{ instances: Array<{ frame_ids: string[] }> }>(xaMeta).instances[0]!.frame_ids;
+    const third = await h.call('get_image_frame', { datastore_id: ds, image_set_id: xaSet.image_set_id, image_frame_id: xaFrames[2]! });
+    expect(structured<{ frame_number: number; checksum_ok: boolean }>(third)).toMatchObject({ frame_number: 3, checksum_ok: true });
+
+    const both = await h.call('get_image_frame', { datastore_id: ds, image_set_id: ct.image_set_id, image_frame_id: frameId, preset: 'bone', window_center: 1, window_width: 2 });
+    expect(both.isError).toBe(true);
     const missing = await h.call('get_image_frame', { datastore_id: ds, image_set_id: ct.image_set_id, image_frame_id: 'a'.repeat(32) });
     expect(missing.isError).toBe(true);
   });
