@@ -9,6 +9,7 @@ import { AuditLog } from './guard/audit.js';
 import { confineToDatastores } from './guard/datastores.js';
 import { type ConfirmationTokens, sharedConfirmationTokens } from './guard/tokens.js';
 import { registerMetadataResources } from './resources/metadata.js';
+import { registerCurationPrompt } from './prompts/curate.js';
 import { ALL_TOOLS } from './tools/index.js';
 import { registerTools } from './tools/registry.js';
 import { SERVER_NAME, SERVER_VERSION } from './version.js';
@@ -43,7 +44,8 @@ export function instructions(config: Config, backendDescription: string): string
     : 'The server is read-only: tools that change data are not available (the operator enables them with --allow-write).';
   return [
     `AWS HealthImaging through ${backendDescription}.`,
-    'Typical flow: list_datastores → search_image_sets (filters by patient, study, series, dates) → get_image_set_metadata (a compact summary with frame IDs; the full document is a resource) → get_image_frame.',
+    'Typical flow: list_datastores → search_image_sets (filters by patient, study, series, dates) → get_image_set_metadata (a compact summary with frame IDs; the full document is a resource) → get_contact_sheet / get_image_frame (images you can look at).',
+    'To correct metadata: inspect and look first, check get_image_set for the latest version, preview with update_image_set_metadata dry_run: true, apply (the user confirms destructive changes), then verify with compare_image_set_versions. The curate_image_set prompt spells this out.',
     'IDs are 32 lowercase hex characters; pass them exactly as returned. Lists page with next_token.',
     ...(config.datastoreIds ? [`Only these datastores may be used: ${config.datastoreIds.join(', ')}.`] : []),
     writes,
@@ -59,6 +61,7 @@ export function createServer(config: Config, deps: ServerDeps): ServerHandle {
   const client = config.datastoreIds ? confineToDatastores(deps.client, config.datastoreIds) : deps.client;
   registerTools(server, ALL_TOOLS, { client, config, audit: deps.audit ?? AuditLog.fromConfig(config), tokens: deps.tokens ?? sharedConfirmationTokens() });
   registerMetadataResources(server, { client, maxMetadataBytes: config.maxMetadataBytes });
+  registerCurationPrompt(server);
   return {
     server,
     close: () => server.close(),

@@ -13,6 +13,8 @@ import { decodeFrame } from '../dicom/codecs.js';
 import { crc32 } from '../dicom/crc32.js';
 import { geometryOf } from '../dicom/p10.js';
 import { DEFAULT_MAX_SIZE, frameAttributes, renderFrame, WINDOW_PRESET_NAMES, type WindowPreset, type WindowRequest } from '../dicom/render.js';
+import { ABSENT, diffDocuments, formatChange, type MetadataChange } from '../dicom/diff.js';
+import { renderContactSheet } from '../dicom/contact-sheet.js';
 import { formatSummary, locateFrame, summarizeMetadata, transferSyntaxName } from '../dicom/summary.js';
 import { metadataUri } from '../resources/uris.js';
 import { datastoreId, imageFrameId, imageSetId, isoTime, maxResults, nextToken, versionId } from './fields.js';
@@ -432,4 +434,141 @@ export const getImageFrame = defineTool({
   },
 });
 
-export const IMAGE_SET_TOOLS = [searchImageSets, getImageSet, getImageSetMetadata, getImageFrame, listImageSetVersions];
+// ---- version comparison ----------------------------------------------------------------------------------------
+
+const changeShape = z.object({
+  kind: z.string(),
+  level: z.string().optional(),
+  series: z.string().optional(),
+  instance: z.string().optional(),
+  attribute: z.string().optional(),
+  /** Absent when the attribute did not exist in that version. */
+  before: z.unknown().optional(),
+  after: z.unknown().optional(),
+});
+
+/** A change as JSON: an absent side is left out rather than encoded as a value. */
+function changeJson(change: MetadataChange): z.infer<typeof changeShape> {
+  if (change.kind !== 'attribute') return { ...change };
+  const { before, after, ...rest } = change;
+  return { ...rest, ...(before !== ABSENT && { before }), ...(after !== ABSENT && { after }) };
+}
+
+export const compareImageSetVersions = defineTool({
+  name: 'compare_image_set_versions',
+  title: 'Compare image set versions',
+  description:
+    'Shows what changed between two versions of an image set, one line per change: attribute, level (Patient, Study, Series, Instance), old → new, and instances or series added or removed. to_version_id defaults to the latest version. Use it to review an update or a copy after the fact; list_image_set_versions gives the version IDs.',
+  toolset: 'image_sets',
+  inputSchema: {
+    datastore_id: datastoreId,
+    image_set_id: imageSetId,
+    from_version_id: versionId.describe('The earlier version'),
+    to_version_id: versionId.optional().describe('The later version (default: the latest)'),
+    max_changes: z.number().int().min(1).max(500).default(100).describe('How many changes to list (default 100); the count of all changes is always given'),
+  },
+  outputSchema: { from_version_id: z.string(), to_version_id: z.string(), change_count: z.number(), changes: z.array(changeShape), truncated: z.boolean() },
+  annotations: READ,
+  async handler(args, { client, config, signal }) {
+    const ref = (versionId?: string) => ({ datastoreId: args.datastore_id, imageSetId: args.image_set_id, ...(versionId && { versionId }) });
+    const toVersion =
+      args.to_version_id ??
+      (await client.send(new GetImageSetCommand({ datastoreId: args.datastore_id, imageSetId: args.image_set_id }), { abortSignal: signal })).versionId!;
+    const [before, after] = await Promise.all([
+      fetchMetadata(client, ref(args.from_version_id), { maxBytes: config.maxMetadataBytes, signal }),
+      fetchMetadata(client, ref(toVersion), { maxBytes: config.maxMetadataBytes, signal }),
+    ]);
+    const changes = diffDocuments(before.document, after.document);
+    const shown = changes.slice(0, args.max_changes);
+    const text = [
+      changes.length === 0
+        ? `Versions ${args.from_version_id} and ${toVersion} of ${args.image_set_id} have the same metadata.`
+        : `${changes.length} change(s) from version ${args.from_version_id} to ${toVersion} of ${args.image_set_id}:`,
+      ...shown.map(formatChange),
+      ...(changes.length > shown.length ? [`… ${changes.length - shown.length} more; raise max_changes (up to 500) to see them.`] : []),
+    ].join('\n');
+    return {
+      text,
+      structured: { from_version_id: args.from_version_id, to_version_id: toVersion, change_count: changes.length, changes: shown.map(changeJson), truncated: changes.length > shown.length },
+    };
+  },
+});
+
+// ---- contact sheet -------------------------------------------------------------------------------------------
+
+/** `count` indices spread evenly over 0…length-1, first and last included. */
+export function evenlySpaced(length: number, count: number): number[] {
+  if (length <= count) return Array.from({ length }, (_, i) => i);
+  return Array.from({ length: count }, (_, i) => Math.round((i * (length - 1)) / (count - 1)));
+}
+
+export const getContactSheet = defineTool({
+  name: 'get_contact_sheet',
+  title: 'Get series contact sheet',
+  description:
+    'One image with thumbnails of up to max_frames frames spread evenly across a series (by InstanceNumber, then frame), each labelled with its instance number: a quick look at a whole series before picking frames for get_image_frame. Same windows as get_image_frame (a preset or explicit window applies to every tile).',
+  toolset: 'image_sets',
+  inputSchema: {
+    datastore_id: datastoreId,
+    image_set_id: imageSetId,
+    series_instance_uid: z.string().regex(/^[0-9.]+$/).optional().describe('Which series (default: the image set\'s first)'),
+    max_frames: z.number().int().min(1).max(64).default(16).describe('How many frames to show (default 16)'),
+    tile_size: z.number().int().min(32).max(512).default(192).describe('Thumbnail edge in pixels (default 192)'),
+    window_center: z.number().optional().describe('Window centre for every tile; give with window_width'),
+    window_width: z.number().positive().optional().describe('Window width for every tile'),
+    preset: z.enum(['auto', ...WINDOW_PRESET_NAMES] as [WindowPreset | 'auto', ...Array<WindowPreset | 'auto'>]).optional().describe('A named window for every tile, or auto (each frame\'s range); default: each instance\'s window'),
+  },
+  outputSchema: {
+    series_instance_uid: z.string(),
+    frames_in_series: z.number(),
+    tiles: z.array(z.object({ label: z.string(), sop_instance_uid: z.string(), image_frame_id: z.string(), frame_number: z.number() })),
+    width: z.number(),
+    height: z.number(),
+  },
+  annotations: READ,
+  async handler(args, { client, config, signal }) {
+    if ((args.window_center === undefined) !== (args.window_width === undefined)) throw new Error('Give window_center and window_width together, or neither.');
+    const { document } = await fetchMetadata(client, { datastoreId: args.datastore_id, imageSetId: args.image_set_id }, { maxBytes: config.maxMetadataBytes, signal });
+    const seriesUid = args.series_instance_uid ?? Object.keys(document.Study.Series)[0];
+    const series = seriesUid === undefined ? undefined : document.Study.Series[seriesUid];
+    if (!series || seriesUid === undefined) throw new Error(`Series ${args.series_instance_uid ?? ''} is not in image set ${args.image_set_id}; get_image_set_metadata lists its series.`);
+    const instanceNumber = (dicom: Record<string, unknown>) => Number.parseInt(String(dicom.InstanceNumber ?? ''), 10) || 0;
+    const all = Object.entries(series.Instances)
+      .sort(([, a], [, b]) => instanceNumber(a.DICOM) - instanceNumber(b.DICOM))
+      .flatMap(([sop, instance]) => instance.ImageFrames.map((frame, index) => ({ sop, instance, frame, index })));
+    if (all.length === 0) throw new Error(`Series ${seriesUid} has no frames to show.`);
+    const chosen = evenlySpaced(all.length, args.max_frames).map((i) => all[i]!);
+    const frames = await Promise.all(
+      chosen.map(async ({ sop, instance, frame, index }) => {
+        const res = await client.send(
+          new GetImageFrameCommand({ datastoreId: args.datastore_id, imageSetId: args.image_set_id, imageFrameInformation: { imageFrameId: frame.ID } }),
+          { abortSignal: signal },
+        );
+        const attributes = frameAttributes({ ...series.DICOM, ...instance.DICOM }, index);
+        const decoded = await decodeFrame(await res.imageFrameBlob!.transformToByteArray(), instance.StoredTransferSyntaxUID ?? '1.2.840.10008.1.2.4.202', geometryOf(attributes));
+        const label = `${instanceNumber(instance.DICOM) || '?'}${instance.ImageFrames.length > 1 ? `.${index + 1}` : ''}`;
+        return { decoded, attributes, label, sop, frameId: frame.ID, frameNumber: index + 1 };
+      }),
+    );
+    const window: WindowRequest | undefined = args.window_center !== undefined ? { center: args.window_center, width: args.window_width! } : args.preset;
+    const sheet = renderContactSheet(frames, { tileSize: args.tile_size, ...(window !== undefined && { window }) });
+    const text = [
+      `Contact sheet of series ${seriesUid}: ${frames.length} of ${all.length} frame(s), ${sheet.columns}×${sheet.rows} tiles of ${sheet.tileSize} px (${sheet.width}×${sheet.height} PNG, ${kb(sheet.png.length)}), labelled by InstanceNumber[.frame].`,
+      ...sheet.notes,
+      'Next: get_image_frame with one of the image_frame_ids in the structured result for a full-size view.',
+    ].join('\n');
+    return {
+      text,
+      structured: {
+        series_instance_uid: seriesUid,
+        frames_in_series: all.length,
+        tiles: frames.map((f) => ({ label: f.label, sop_instance_uid: f.sop, image_frame_id: f.frameId, frame_number: f.frameNumber })),
+        width: sheet.width,
+        height: sheet.height,
+      },
+      content: [{ type: 'image' as const, data: Buffer.from(sheet.png).toString('base64'), mimeType: 'image/png' }],
+    };
+  },
+});
+
+export const IMAGE_SET_TOOLS = [searchImageSets, getImageSet, getImageSetMetadata, getImageFrame, getContactSheet, listImageSetVersions, compareImageSetVersions];

@@ -127,6 +127,54 @@ describe('read tools', () => {
   });
 });
 
+describe('get_contact_sheet', () => {
+  it('shows evenly spaced frames of a series in one labelled image', async () => {
+    const r = await h.call('get_contact_sheet', { datastore_id: ds, image_set_id: ct.image_set_id, max_frames: 6, tile_size: 64 });
+    expect(r.isError).toBeFalsy();
+    const s = structured<{ frames_in_series: number; tiles: Array<{ label: string; image_frame_id: string }>; width: number; height: number }>(r);
+    expect(s.frames_in_series).toBe(12);
+    expect(s.tiles.map((t) => t.label)).toEqual(['1', '3', '5', '8', '10', '12']);
+    const image = r.content.find((c) => c.type === 'image') as { data: string };
+    const png = decode(Buffer.from(image.data, 'base64'));
+    expect([png.width, png.height]).toEqual([s.width, s.height]);
+    expect(textOf(r)).toContain('6 of 12 frame(s)');
+
+    const xa = structured<{ image_sets: Array<{ image_set_id: string }> }>(await h.call('search_image_sets', { datastore_id: ds, patient_id: 'DEMO-0003' })).image_sets[0]!;
+    const cine = await h.call('get_contact_sheet', { datastore_id: ds, image_set_id: xa.image_set_id, preset: 'auto' });
+    expect(structured<{ tiles: Array<{ label: string }> }>(cine).tiles.map((t) => t.label)).toEqual(['1.1', '1.2', '1.3', '1.4', '1.5', '1.6']);
+    const wrong = await h.call('get_contact_sheet', { datastore_id: ds, image_set_id: ct.image_set_id, series_instance_uid: '1.2.3' });
+    expect(wrong.isError).toBe(true);
+  });
+});
+
+describe('curate_image_set prompt', () => {
+  it('walks the agent through find, inspect, look, preview, apply with confirmation, verify', async () => {
+    const { prompts } = await h.client.listPrompts();
+    expect(prompts.map((p) => p.name)).toEqual(['curate_image_set']);
+    const prompt = await h.client.getPrompt({ name: 'curate_image_set', arguments: { goal: 'fix the patient name', datastore_id: ds } });
+    const text = (prompt.messages[0]!.content as { text: string }).text;
+    for (const tool of ['search_image_sets', 'get_image_set_metadata', 'get_image_frame', 'dry_run: true', 'compare_image_set_versions']) expect(text).toContain(tool);
+    expect(text).toContain(`Datastore: ${ds}`);
+    expect(h.client.getInstructions()).toContain('curate_image_set');
+  });
+});
+
+describe('compare_image_set_versions', () => {
+  it('lists what an update changed, level by level, and says when nothing did', async () => {
+    const s = structured<{ image_sets: Array<{ image_set_id: string }> }>(await h.call('search_image_sets', { datastore_id: ds, patient_id: 'DEMO-0002' })).image_sets[0]!;
+    await h.call('update_image_set_metadata', { datastore_id: ds, image_set_id: s.image_set_id, latest_version_id: '1', updates: { Patient: { DICOM: { PatientName: 'RENAMED^MR' } }, Study: { DICOM: { StudyDescription: 'HEAD MR REVIEWED' } } } });
+    const r = await h.call('compare_image_set_versions', { datastore_id: ds, image_set_id: s.image_set_id, from_version_id: '1' });
+    expect(r.isError).toBeFalsy();
+    expect(textOf(r)).toContain('2 change(s) from version 1 to 2');
+    expect(textOf(r)).toContain('Patient PatientName: "DEMO^HEAD^MR" → "RENAMED^MR"');
+    expect(structured<{ change_count: number; changes: Array<{ level: string; attribute: string; before?: unknown; after?: unknown }> }>(r).changes).toContainEqual({ kind: 'attribute', level: 'Study', attribute: 'StudyDescription', before: 'MR HEAD (SYNTHETIC) ', after: 'HEAD MR REVIEWED' });
+    const same = await h.call('compare_image_set_versions', { datastore_id: ds, image_set_id: s.image_set_id, from_version_id: '2', to_version_id: '2' });
+    expect(textOf(same)).toContain('have the same metadata');
+    const missing = await h.call('compare_image_set_versions', { datastore_id: ds, image_set_id: s.image_set_id, from_version_id: '9' });
+    expect(missing.isError).toBe(true);
+  });
+});
+
 describe('write tools', () => {
   it('start_dicom_import_job, get_dicom_import_job, list_dicom_import_jobs', async () => {
     await putFiles(h.local.dataDir, 's3://mcp-test/in/', ctSeriesFiles({ slices: 2, seed: 4242, patientId: 'MCP-IMPORT' }));
@@ -209,7 +257,7 @@ describe('tool surface', () => {
     const ro = await connectMcp({}, { local: h.local });
     const { tools } = await ro.client.listTools();
     expect(tools.map((t) => t.name).sort()).toEqual(
-      ['get_datastore', 'get_dicom_import_job', 'get_image_frame', 'get_image_set', 'get_image_set_metadata', 'list_datastores', 'list_dicom_import_jobs', 'list_image_set_versions', 'list_tags_for_resource', 'search_image_sets'].sort(),
+      ['compare_image_set_versions', 'get_contact_sheet', 'get_datastore', 'get_dicom_import_job', 'get_image_frame', 'get_image_set', 'get_image_set_metadata', 'list_datastores', 'list_dicom_import_jobs', 'list_image_set_versions', 'list_tags_for_resource', 'search_image_sets'].sort(),
     );
     for (const t of tools) expect(t.annotations?.readOnlyHint).toBe(true);
     const refused = await ro.call('delete_image_set', { datastore_id: ds, image_set_id: ct.image_set_id });
@@ -220,7 +268,8 @@ describe('tool surface', () => {
 
   it('with writes allowed, all 18 operations are tools with a title and all four hints set on purpose', async () => {
     const { tools } = await h.client.listTools();
-    expect(tools).toHaveLength(18);
+    // The 18 HealthImaging operations, plus compare_image_set_versions and get_contact_sheet.
+    expect(tools).toHaveLength(20);
     for (const t of tools) {
       expect(t.name).toMatch(/^[a-z][a-z0-9_]{2,39}$/);
       expect(t.title, t.name).toBeTruthy();
