@@ -232,18 +232,8 @@ export async function encodeJ2kLossless(frame: DecodedFrame): Promise<Uint8Array
   if (frame.bitsAllocated !== 8 && frame.bitsAllocated !== 16) {
     throw new DicomParseError(`JPEG 2000 encoding of ${frame.bitsAllocated}-bit pixels is not supported`);
   }
-  const layout: FrameLayout = {
-    width: frame.width,
-    height: frame.height,
-    bitsAllocated: frame.bitsAllocated,
-    bitsStored: frame.bitsAllocated,
-    samplesPerPixel: frame.samplesPerPixel,
-    pixelRepresentation: frame.signed ? 1 : 0,
-    planarConfiguration: 0,
-    photometricInterpretation: frame.samplesPerPixel === 1 ? 'MONOCHROME2' : 'RGB',
-  };
   try {
-    return await encodeJpeg2000Lossless(frame.pixels, layout);
+    return await encodeJpeg2000Lossless(frame.pixels, frameLayout(frame));
   } catch (err) {
     throw new DicomParseError(`JPEG 2000 encoding failed: ${describe(err)}`);
   }

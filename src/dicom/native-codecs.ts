@@ -97,28 +97,23 @@ function run(codecs: NativeCodecsApi, decoding: NativeDecoding, context: CodecCo
   }
 }
 
-/** Lossless (reversible 5/3) JPEG 2000 codestream with RPCL progression (OpenJPEG). */
-export function encodeJpeg2000Lossless(samples: Uint8Array, layout: FrameLayout): Promise<Uint8Array> {
+/** Runs one of the lossless RPCL encoders on a frame and returns its codestream. */
+function encodeLosslessRpcl(codec: 'encodeJpeg2000' | 'encodeHtJpeg2000', samples: Uint8Array, layout: FrameLayout): Promise<Uint8Array> {
   return withCodecs((codecs) => {
     const context = contextFor(layout, { decodedBuffer: samples });
     const progressionOrder = dcmjsCodecs.constants.Jpeg2000ProgressionOrder.Rpcl;
-    const encoded = codecs.encodeJpeg2000(context, { lossy: false, progressionOrder }).getEncodedBuffer();
-    if (!encoded) throw new Error('the JPEG 2000 encoder returned no codestream');
+    const encoded = codecs[codec](context, { lossy: false, progressionOrder }).getEncodedBuffer();
+    if (!encoded) throw new Error(`the ${codec === 'encodeJpeg2000' ? 'JPEG 2000' : 'HTJ2K'} encoder returned no codestream`);
     return encoded;
   });
 }
 
+/** Lossless (reversible 5/3) JPEG 2000 codestream with RPCL progression (OpenJPEG). */
+export const encodeJpeg2000Lossless = (samples: Uint8Array, layout: FrameLayout) => encodeLosslessRpcl('encodeJpeg2000', samples, layout);
+
 /**
- * Lossless HTJ2K codestream with RPCL progression and TLM markers (OpenJPH built into dcmjs-codecs). Used instead of
- * the @cornerstonejs/codec-openjph WASM encoder, which codes the lowest value of the sample range wrongly (unsigned 0
+ * Lossless HTJ2K codestream with RPCL progression and TLM markers (OpenJPH built into dcmjs-codecs). Used for frames
+ * the @cornerstonejs/codec-openjph WASM encoder codes wrongly (the lowest value of the sample range: unsigned 0
  * decodes as 2^(B-1), signed -2^(B-1) as 0): a lossless store must round-trip every value.
  */
-export function encodeHtj2kLossless(samples: Uint8Array, layout: FrameLayout): Promise<Uint8Array> {
-  return withCodecs((codecs) => {
-    const context = contextFor(layout, { decodedBuffer: samples });
-    const progressionOrder = dcmjsCodecs.constants.Jpeg2000ProgressionOrder.Rpcl;
-    const encoded = codecs.encodeHtJpeg2000(context, { lossy: false, progressionOrder }).getEncodedBuffer();
-    if (!encoded) throw new Error('the HTJ2K encoder returned no codestream');
-    return encoded;
-  });
-}
+export const encodeHtj2kLossless = (samples: Uint8Array, layout: FrameLayout) => encodeLosslessRpcl('encodeHtJpeg2000', samples, layout);

@@ -344,6 +344,22 @@ export const getImageSetMetadata = defineTool({
 
 const kb = (n: number) => `${Math.round(n / 1024)} KB`;
 
+const presetNames = ['auto', ...WINDOW_PRESET_NAMES] as [WindowPreset | 'auto', ...Array<WindowPreset | 'auto'>];
+
+/** The window inputs shared by the image tools. */
+const windowFields = (scope: string) => ({
+  window_center: z.number().optional().describe(`Window centre in modality units (e.g. Hounsfield units) ${scope}; give with window_width`),
+  window_width: z.number().positive().optional().describe(`Window width in modality units ${scope}; give with window_center`),
+  preset: z.enum(presetNames).optional().describe(`A named window (CT: lung, bone, soft_tissue, brain) or auto (the frame's value range) ${scope}; default: the instance's own window`),
+});
+
+/** The window the image tools were asked for, or undefined for the instance's own. */
+function windowRequest(args: { window_center?: number; window_width?: number; preset?: WindowPreset | 'auto' }): WindowRequest | undefined {
+  if ((args.window_center === undefined) !== (args.window_width === undefined)) throw new Error('Give window_center and window_width together, or neither.');
+  if (args.preset && args.window_center !== undefined) throw new Error('Give a preset or an explicit window, not both.');
+  return args.window_center !== undefined ? { center: args.window_center, width: args.window_width! } : args.preset;
+}
+
 export const getImageFrame = defineTool({
   name: 'get_image_frame',
   title: 'Get image frame',
@@ -354,9 +370,7 @@ export const getImageFrame = defineTool({
     datastore_id: datastoreId,
     image_set_id: imageSetId,
     image_frame_id: imageFrameId,
-    window_center: z.number().optional().describe('Window centre in modality units (e.g. Hounsfield units); give with window_width'),
-    window_width: z.number().positive().optional().describe('Window width in modality units; give with window_center'),
-    preset: z.enum(['auto', ...WINDOW_PRESET_NAMES] as [WindowPreset | 'auto', ...Array<WindowPreset | 'auto'>]).optional().describe('A named window (CT: lung, bone, soft_tissue, brain) or auto (the frame\'s value range); default: the instance\'s window'),
+    ...windowFields('for this frame'),
     max_size: z.number().int().min(32).max(4096).default(DEFAULT_MAX_SIZE).describe(`Longest edge of the PNG in pixels (default ${DEFAULT_MAX_SIZE})`),
     format: z.enum(['png', 'raw']).default('png').describe('png: a rendered image (default); raw: the stored bytes as an embedded resource'),
   },
@@ -378,8 +392,7 @@ export const getImageFrame = defineTool({
   },
   annotations: READ,
   async handler(args, { client, config, signal }) {
-    if ((args.window_center === undefined) !== (args.window_width === undefined)) throw new Error('Give window_center and window_width together, or neither.');
-    if (args.preset && args.window_center !== undefined) throw new Error('Give a preset or an explicit window, not both.');
+    const window = windowRequest(args);
     const res = await client.send(
       new GetImageFrameCommand({ datastoreId: args.datastore_id, imageSetId: args.image_set_id, imageFrameInformation: { imageFrameId: args.image_frame_id } }),
       { abortSignal: signal },
@@ -403,7 +416,6 @@ export const getImageFrame = defineTool({
     const attributes = frameAttributes(located.attributes, located.frameIndex);
     const decoded = await decodeFrame(bytes, located.storedTransferSyntaxUID, geometryOf(attributes));
     const checksumOk = located.checksum === undefined ? undefined : crc32(decoded.pixels) === located.checksum;
-    const window: WindowRequest | undefined = args.window_center !== undefined ? { center: args.window_center, width: args.window_width! } : args.preset;
     const rendered = renderFrame(decoded, attributes, { ...(window !== undefined && { window }), maxSize: args.max_size });
     const shownWindow = rendered.window ? `window ${rendered.window.center}/${rendered.window.width} (${rendered.window.source})` : 'colour as stored';
     const caption = [
@@ -514,9 +526,7 @@ export const getContactSheet = defineTool({
     series_instance_uid: z.string().regex(/^[0-9.]+$/).optional().describe('Which series (default: the image set\'s first)'),
     max_frames: z.number().int().min(1).max(64).default(16).describe('How many frames to show (default 16)'),
     tile_size: z.number().int().min(32).max(512).default(192).describe('Thumbnail edge in pixels (default 192)'),
-    window_center: z.number().optional().describe('Window centre for every tile; give with window_width'),
-    window_width: z.number().positive().optional().describe('Window width for every tile'),
-    preset: z.enum(['auto', ...WINDOW_PRESET_NAMES] as [WindowPreset | 'auto', ...Array<WindowPreset | 'auto'>]).optional().describe('A named window for every tile, or auto (each frame\'s range); default: each instance\'s window'),
+    ...windowFields('for every tile'),
   },
   outputSchema: {
     series_instance_uid: z.string(),
@@ -527,7 +537,7 @@ export const getContactSheet = defineTool({
   },
   annotations: READ,
   async handler(args, { client, config, signal }) {
-    if ((args.window_center === undefined) !== (args.window_width === undefined)) throw new Error('Give window_center and window_width together, or neither.');
+    const window = windowRequest(args);
     const { document } = await fetchMetadata(client, { datastoreId: args.datastore_id, imageSetId: args.image_set_id }, { maxBytes: config.maxMetadataBytes, signal });
     const seriesUid = args.series_instance_uid ?? Object.keys(document.Study.Series)[0];
     const series = seriesUid === undefined ? undefined : document.Study.Series[seriesUid];
@@ -550,7 +560,6 @@ export const getContactSheet = defineTool({
         return { decoded, attributes, label, sop, frameId: frame.ID, frameNumber: index + 1 };
       }),
     );
-    const window: WindowRequest | undefined = args.window_center !== undefined ? { center: args.window_center, width: args.window_width! } : args.preset;
     const sheet = renderContactSheet(frames, { tileSize: args.tile_size, ...(window !== undefined && { window }) });
     const text = [
       `Contact sheet of series ${seriesUid}: ${frames.length} of ${all.length} frame(s), ${sheet.columns}×${sheet.rows} tiles of ${sheet.tileSize} px (${sheet.width}×${sheet.height} PNG, ${kb(sheet.png.length)}), labelled by InstanceNumber[.frame].`,
