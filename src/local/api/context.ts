@@ -79,21 +79,24 @@ export function findImageSet(service: ServiceContext, datastoreId: string, image
 const tokenSchema = z.object({ k: z.union([z.string(), z.number()]), id: z.string(), q: z.string() });
 
 /**
- * Keyset pagination: the token names the last item returned (its sort key and ID) and the query it belongs to,
- * so pages stay correct while items are added or removed. No token is returned with the last page.
+ * Keyset pagination over `items` in the order `compare` gives (on each item's sort key, then ID): the token names
+ * the last item returned and the query it belongs to, so pages stay correct while items are added or removed. No
+ * token is returned with the last page.
  */
 export function paginate<T>(
-  sorted: readonly T[],
+  items: Iterable<T>,
   options: {
     key: (item: T) => string | number;
     id: (item: T) => string;
-    /** Whether item a sorts before b: must be the order `sorted` is in. */
+    /** The order of the pages: negative when a sorts before b. */
     compare: (a: { k: string | number; id: string }, b: { k: string | number; id: string }) => number;
     query: unknown;
     nextToken: string | undefined;
     maxResults: number;
   },
 ): { page: T[]; nextToken?: string } {
+  const keyOf = (item: T) => ({ k: options.key(item), id: options.id(item) });
+  const sorted = [...items].sort((a, b) => options.compare(keyOf(a), keyOf(b)));
   const queryHash = fingerprint(options.query).slice(0, 16);
   let start = 0;
   if (options.nextToken !== undefined) {
@@ -105,7 +108,7 @@ export function paginate<T>(
     }
     if (decoded.q !== queryHash) throw validationError('Invalid nextToken: it belongs to a request with different parameters.');
     const after = { k: decoded.k, id: decoded.id };
-    start = sorted.findIndex((item) => options.compare({ k: options.key(item), id: options.id(item) }, after) > 0);
+    start = sorted.findIndex((item) => options.compare(keyOf(item), after) > 0);
     if (start < 0) start = sorted.length;
   }
   const page = sorted.slice(start, start + options.maxResults);

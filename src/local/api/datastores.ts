@@ -116,11 +116,8 @@ export function datastoreRoutes(service: ServiceContext): Route[] {
           }),
           { datastoreStatus: queryValue(ctx, 'datastoreStatus'), nextToken: queryValue(ctx, 'nextToken'), maxResults: queryValue(ctx, 'maxResults') },
         );
-        const sorted = store
-          .datastores()
-          .filter((d) => !query.datastoreStatus || d.datastoreStatus === query.datastoreStatus)
-          .sort((a, b) => compareKeys({ k: a.createdAt, id: a.datastoreId }, { k: b.createdAt, id: b.datastoreId }));
-        const { page, nextToken } = paginate(sorted, {
+        const matching = store.datastores().filter((d) => !query.datastoreStatus || d.datastoreStatus === query.datastoreStatus);
+        const { page, nextToken } = paginate(matching, {
           key: (d) => d.createdAt,
           id: (d) => d.datastoreId,
           compare: compareKeys,

@@ -95,9 +95,8 @@ export function imageSetReadRoutes(service: ServiceContext): Route[] {
           maxResults: queryValue(ctx, 'maxResults'),
         });
         const record = findImageSet(service, datastoreId, imageSetId);
-        // Newest first; version IDs are integers, so sort on their numeric value (negated for descending order).
-        const newestFirst = [...record.versions].reverse();
-        const { page, nextToken } = paginate(newestFirst, {
+        // Newest first: version IDs are integers, so the key is their numeric value, negated for descending order.
+        const { page, nextToken } = paginate(record.versions, {
           key: (x) => -Number(x.versionId),
           id: (x) => x.versionId,
           compare: compareKeys,

@@ -102,10 +102,8 @@ export function jobRoutes(service: ServiceContext): Route[] {
         if (!store.datastore(datastoreId)) throw notFound(`Datastore ${datastoreId} does not exist.`);
         // Newest first.
         const newestFirst = (a: { k: string | number; id: string }, b: { k: string | number; id: string }) => -compareKeys(a, b);
-        const sorted = [...store.jobs(datastoreId)]
-          .filter((j) => !query.jobStatus || j.jobStatus === query.jobStatus)
-          .sort((a, b) => newestFirst({ k: a.submittedAt, id: a.jobId }, { k: b.submittedAt, id: b.jobId }));
-        const { page, nextToken } = paginate(sorted, {
+        const matching = [...store.jobs(datastoreId)].filter((j) => !query.jobStatus || j.jobStatus === query.jobStatus);
+        const { page, nextToken } = paginate(matching, {
           key: (j) => j.submittedAt,
           id: (j) => j.jobId,
           compare: newestFirst,

@@ -180,7 +180,6 @@ export function searchRoutes(service: ServiceContext): Route[] {
         for (const record of service.store.imageSets(datastoreId)) {
           if (record.imageSetState !== 'DELETED' && predicates.every((p) => p(record))) matches.push(record);
         }
-        matches.sort((a, b) => compare({ k: key(a), id: a.imageSetId }, { k: key(b), id: b.imageSetId }));
         const { page, nextToken } = paginate(matches, {
           key,
           id: (r) => r.imageSetId,
