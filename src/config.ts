@@ -61,6 +61,20 @@ export const configSchema = z.object({
     .default(MAX_CONFIRM_SECONDS)
     .describe(`How long a confirmation stays open: the wait for the person's answer, and a confirmation token's lifetime (at most ${MAX_CONFIRM_SECONDS})`),
   auditLog: z.string().min(1).optional().describe('Also append the audit log (one JSON line per write attempt; always on stderr) to this file'),
+  allowDir: commaList('directory', (dir) => dir.length > 0, (invalid) => `not a directory: ${invalid}`)
+    .transform((dirs) => dirs.map((dir) => path.resolve(dir)))
+    .optional()
+    .describe(
+      'Directories tools may read files from and save files to (comma-separated). Without it, the client\'s MCP roots over stdio; with neither, file tools are refused',
+    ),
+  dicomwebEndpointUrl: z
+    .string()
+    .url()
+    .optional()
+    .describe('The DICOMweb endpoint (STOW-RS, QIDO-RS, WADO-RS). Default: https://dicom-medical-imaging.{region}.amazonaws.com, or the local service'),
+  redactPhi: flagBoolean
+    .default(false)
+    .describe('Mask patient-identifying attributes (names, IDs, birth dates, addresses: the DICOM PS3.15 basic profile) in every tool result and resource'),
   maxMetadataBytes: bytes(50 * 1024 * 1024).describe('Largest gunzipped metadata document the server reads (decompression-bomb guard)'),
   maxFrameBytes: bytes(4 * 1024 * 1024).describe('Largest frame get_image_frame returns inline'),
 });

@@ -7,6 +7,7 @@ import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { type Config, writesEnabled } from './config.js';
 import { AuditLog } from './guard/audit.js';
 import { confineToDatastores } from './guard/datastores.js';
+import { FileAccess } from './guard/paths.js';
 import { type ConfirmationTokens, sharedConfirmationTokens } from './guard/tokens.js';
 import { registerMetadataResources } from './resources/metadata.js';
 import { registerCurationPrompt } from './prompts/curate.js';
@@ -59,7 +60,14 @@ export function createServer(config: Config, deps: ServerDeps): ServerHandle {
   );
   // Confined here, where every tool, resource and completion of this server gets its client.
   const client = config.datastoreIds ? confineToDatastores(deps.client, config.datastoreIds) : deps.client;
-  registerTools(server, ALL_TOOLS, { client, config, audit: deps.audit ?? AuditLog.fromConfig(config), tokens: deps.tokens ?? sharedConfirmationTokens() });
+  // The client's roots name directories of this machine only when it runs here (stdio).
+  const roots = async () => {
+    if (!server.server.getClientCapabilities()?.roots) return [];
+    const { roots } = await server.server.listRoots(undefined, { timeout: 10_000 });
+    return roots.map((root) => root.uri);
+  };
+  const files = new FileAccess(config.allowDir, config.transport === 'stdio' ? roots : undefined);
+  registerTools(server, ALL_TOOLS, { client, config, files, audit: deps.audit ?? AuditLog.fromConfig(config), tokens: deps.tokens ?? sharedConfirmationTokens() });
   registerMetadataResources(server, { client, maxMetadataBytes: config.maxMetadataBytes });
   registerCurationPrompt(server);
   return {

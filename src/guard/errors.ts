@@ -24,7 +24,14 @@ export type GuardErrorName =
   /** The target is not in a state the change can start from (LOCKED, not ACTIVE, a datastore that is not empty). */
   | 'TargetNotReady'
   /** `latest_version_id` is not the image set's current latest version. */
-  | 'StaleVersion';
+  | 'StaleVersion'
+  /** A file path outside the allowed directories (`--allow-dir`, or the client's roots), or no directory is allowed. */
+  | 'PathNotAllowed'
+  | 'FileNotFound'
+  /** The path names a directory or another non-regular file. */
+  | 'NotAFile'
+  /** The file to save exists and overwriting was not asked for. */
+  | 'FileExists';
 
 export class GuardError extends Error {
   constructor(

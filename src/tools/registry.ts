@@ -12,6 +12,7 @@ import { type AuditLog, type AuditRecord, auditResult, auditTargets, type Confir
 import { changeLines, confirmationPath, confirmWrite, type Stop } from '../guard/confirm.js';
 import { GuardError } from '../guard/errors.js';
 import { exposedInputShape, exposedOutputShape, type Outcome, selectTools } from '../guard/policy.js';
+import type { FileAccess } from '../guard/paths.js';
 import type { ConfirmationTokens } from '../guard/tokens.js';
 import type { ToolContext, ToolDefinition, ToolOutput, WritePreview } from './types.js';
 
@@ -20,6 +21,7 @@ export interface RegistryDeps {
   config: Config;
   audit: AuditLog;
   tokens: ConfirmationTokens;
+  files: FileAccess;
 }
 
 type Args = Record<string, unknown>;
@@ -48,7 +50,7 @@ export function registerTools(server: McpServer, tools: readonly ToolDefinition[
 
 async function callRead(tool: ToolDefinition, args: Args, extra: Extra, deps: RegistryDeps): Promise<CallToolResult> {
   try {
-    const out = await tool.handler(args, { client: deps.client, config: deps.config, signal: extra.signal, extra });
+    const out = await tool.handler(args, { client: deps.client, config: deps.config, files: deps.files, signal: extra.signal, extra });
     return success(out, out.structured);
   } catch (err) {
     return failure(err);
@@ -58,7 +60,7 @@ async function callRead(tool: ToolDefinition, args: Args, extra: Extra, deps: Re
 /** A write tool asked only for its preview: reads, and writes nothing (so it needs no confirmation and no audit). */
 async function callDryRun(tool: ToolDefinition, args: Args, extra: Extra, deps: RegistryDeps): Promise<CallToolResult> {
   try {
-    return previewResult(await tool.guard!.preview(args, { client: deps.client, config: deps.config, signal: extra.signal, extra }));
+    return previewResult(await tool.guard!.preview(args, { client: deps.client, config: deps.config, files: deps.files, signal: extra.signal, extra }));
   } catch (err) {
     return failure(err);
   }
@@ -67,7 +69,7 @@ async function callDryRun(tool: ToolDefinition, args: Args, extra: Extra, deps: 
 /** A write: confirmed where its guard asks for it, carried out, and recorded in the audit log whatever the outcome. */
 async function callWrite(tool: ToolDefinition, args: Args, extra: Extra, server: McpServer, deps: RegistryDeps): Promise<CallToolResult> {
   const requestIds: string[] = [];
-  const ctx: ToolContext = { client: noteWriteRequestIds(deps.client, requestIds), config: deps.config, signal: extra.signal, extra };
+  const ctx: ToolContext = { client: noteWriteRequestIds(deps.client, requestIds), config: deps.config, files: deps.files, signal: extra.signal, extra };
   const confirmDeps = { server: server.server, config: deps.config, tokens: deps.tokens };
   let path: ConfirmationPath = 'not_required';
   const audit = (entry: Pick<AuditRecord, 'outcome'> & Partial<AuditRecord>) =>

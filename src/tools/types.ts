@@ -4,6 +4,7 @@ import type { RequestHandlerExtra } from '@modelcontextprotocol/sdk/shared/proto
 import type { ContentBlock, ServerNotification, ServerRequest } from '@modelcontextprotocol/sdk/types.js';
 import type { z } from 'zod';
 import type { Config } from '../config.js';
+import type { FileAccess } from '../guard/paths.js';
 
 /** The toolsets: groups of tools an operator can expose or leave out as a whole (`--toolsets`). */
 export const TOOLSETS = ['datastores', 'image_sets', 'import_jobs', 'edit', 'delete', 'tags'] as const;
@@ -19,6 +20,8 @@ export interface ToolAnnotations {
 export interface ToolContext {
   client: MedicalImagingClient;
   config: Config;
+  /** Files on the server's machine, confined to the allowed directories. */
+  files: FileAccess;
   signal: AbortSignal;
   extra: RequestHandlerExtra<ServerRequest, ServerNotification>;
 }
