@@ -8,6 +8,7 @@ import { type Config, writesEnabled } from './config.js';
 import { AuditLog } from './guard/audit.js';
 import { confineToDatastores } from './guard/datastores.js';
 import { FileAccess } from './guard/paths.js';
+import { processMasker, redactingClient } from './guard/redaction.js';
 import { type ConfirmationTokens, sharedConfirmationTokens } from './guard/tokens.js';
 import { registerMetadataResources } from './resources/metadata.js';
 import { registerCurationPrompt } from './prompts/curate.js';
@@ -49,6 +50,9 @@ export function instructions(config: Config, backendDescription: string): string
     'To correct metadata: inspect and look first, check get_image_set for the latest version, preview with update_image_set_metadata dry_run: true, apply (the user confirms destructive changes), then verify with compare_image_set_versions. The curate_image_set prompt spells this out.',
     'IDs are 32 lowercase hex characters; pass them exactly as returned. Lists page with next_token.',
     ...(config.datastoreIds ? [`Only these datastores may be used: ${config.datastoreIds.join(', ')}.`] : []),
+    ...(config.redactPhi
+      ? ['PHI is redacted: patient names, IDs, birth dates, addresses, accession numbers and private tags show as [redacted <pseudonym>] (equal values, equal pseudonyms); searching by a pseudonym finds nothing. Pixel data is not redacted.']
+      : []),
     writes,
   ].join('\n');
 }
@@ -59,7 +63,9 @@ export function createServer(config: Config, deps: ServerDeps): ServerHandle {
     { instructions: instructions(config, deps.backendDescription) },
   );
   // Confined here, where every tool, resource and completion of this server gets its client.
-  const client = config.datastoreIds ? confineToDatastores(deps.client, config.datastoreIds) : deps.client;
+  const confined = config.datastoreIds ? confineToDatastores(deps.client, config.datastoreIds) : deps.client;
+  // PHI is masked as it arrives, before any tool, resource or preview sees it.
+  const client = config.redactPhi ? redactingClient(confined, processMasker(), { maxMetadataBytes: config.maxMetadataBytes }) : confined;
   // The client's roots name directories of this machine only when it runs here (stdio).
   const roots = async () => {
     if (!server.server.getClientCapabilities()?.roots) return [];
@@ -68,7 +74,7 @@ export function createServer(config: Config, deps: ServerDeps): ServerHandle {
   };
   const files = new FileAccess(config.allowDir, config.transport === 'stdio' ? roots : undefined);
   registerTools(server, ALL_TOOLS, { client, config, files, audit: deps.audit ?? AuditLog.fromConfig(config), tokens: deps.tokens ?? sharedConfirmationTokens() });
-  registerMetadataResources(server, { client, maxMetadataBytes: config.maxMetadataBytes });
+  registerMetadataResources(server, { client, maxMetadataBytes: config.maxMetadataBytes, redactPhi: config.redactPhi });
   registerCurationPrompt(server);
   return {
     server,

@@ -23,6 +23,7 @@ import { ErrorCode, McpError, type ReadResourceResult, type Resource } from '@mo
 import { z } from 'zod';
 import { describeError, formatError } from '../aws/errors.js';
 import { fetchMetadata } from '../aws/metadata.js';
+import { REDACTION_NOTE } from '../dicom/redact.js';
 import { datastoreId, imageSetId, versionId } from '../tools/fields.js';
 import { DATASTORE_TEMPLATE, DATASTORES_URI, datastoreUri, METADATA_TEMPLATE, VERSION_METADATA_TEMPLATE } from './uris.js';
 
@@ -30,6 +31,8 @@ export interface MetadataResourceDeps {
   client: MedicalImagingClient;
   /** Largest metadata document (decompressed) the server will read; --max-metadata-bytes. */
   maxMetadataBytes: number;
+  /** --redact-phi: `client` masks PHI already; the resources say so. */
+  redactPhi?: boolean;
 }
 
 /** "Resource not found" in the 2025-11-25 spec; the SDK's ErrorCode has no member for it. */
@@ -46,6 +49,8 @@ const MAX_COMPLETION_PAGES = 4;
 /** The SDK gives completion callbacks no cancellation signal, so bound their AWS calls ourselves. */
 const COMPLETION_TIMEOUT_MS = 10_000;
 const JSON_MIME = 'application/json';
+/** Marks resource contents read with --redact-phi. */
+const REDACTED_META = { 'healthimaging/phi_redacted': true };
 
 /** Where an agent finds a valid value for each URI variable. */
 const WHERE_TO_FIND: Record<string, string> = {
@@ -109,7 +114,7 @@ export function registerMetadataResources(server: McpServer, deps: MetadataResou
     (uri, extra) =>
       reading(uri, async () => {
         const { items, complete } = await listDatastores(client, extra.signal);
-        return json(uri, {
+        return json(uri, deps.redactPhi, {
           datastores: items.map((d) => ({ ...d, uri: datastoreUri(d.datastoreId!) })),
           ...(!complete && {
             truncated: true,
@@ -138,19 +143,23 @@ export function registerMetadataResources(server: McpServer, deps: MetadataResou
       reading(uri, async () => {
         const input = parseVariables(uri, variables, datastoreVariables);
         const { datastoreProperties } = await client.send(new GetDatastoreCommand(input), { abortSignal: extra.signal });
-        return json(uri, datastoreProperties);
+        return json(uri, deps.redactPhi, datastoreProperties);
       }),
   );
 
   const readMetadata = (uri: URL, variables: Variables, signal: AbortSignal) =>
     reading(uri, async () => {
       const ref = parseVariables(uri, variables, metadataVariables);
-      const { text } = await fetchMetadata(client, ref, { maxBytes: deps.maxMetadataBytes, signal });
-      return { contents: [{ uri: uri.href, mimeType: JSON_MIME, text }] };
+      const { text, document } = await fetchMetadata(client, ref, { maxBytes: deps.maxMetadataBytes, signal });
+      if (!deps.redactPhi) return { contents: [{ uri: uri.href, mimeType: JSON_MIME, text }] };
+      // The note leads the document, so that a reader meets it before any masked value.
+      return { contents: [{ uri: uri.href, mimeType: JSON_MIME, text: JSON.stringify({ PHIRedacted: REDACTION_NOTE, ...document }), _meta: REDACTED_META }] };
     });
 
   const metadataDescription = (which: string) =>
-    `The full DICOM metadata document of ${which}, byte for byte as HealthImaging stores it (GetImageSetMetadata, decompressed). ` +
+    (deps.redactPhi
+      ? `The full DICOM metadata document of ${which} (GetImageSetMetadata, decompressed), with patient-identifying attributes and private tags masked (--redact-phi; its PHIRedacted member says so). `
+      : `The full DICOM metadata document of ${which}, byte for byte as HealthImaging stores it (GetImageSetMetadata, decompressed). `) +
     `Can be large (up to ${deps.maxMetadataBytes} bytes are read); the get_image_set_metadata tool returns a compact summary.`;
 
   server.registerResource(
@@ -219,9 +228,9 @@ function listedDatastore(d: DatastoreSummary): Resource {
   };
 }
 
-/** Pretty JSON; Dates become ISO 8601 strings through Date#toJSON. */
-function json(uri: URL, value: unknown): ReadResourceResult {
-  return { contents: [{ uri: uri.href, mimeType: JSON_MIME, text: JSON.stringify(value, null, 2) }] };
+/** Pretty JSON; Dates become ISO 8601 strings through Date#toJSON. Datastores hold no DICOM values, only the flag. */
+function json(uri: URL, redacted: boolean | undefined, value: unknown): ReadResourceResult {
+  return { contents: [{ uri: uri.href, mimeType: JSON_MIME, text: JSON.stringify(value, null, 2), ...(redacted && { _meta: REDACTED_META }) }] };
 }
 
 /** The URI's variables, checked against the API's ID patterns before anything is sent to AWS. */

@@ -6,8 +6,10 @@
 import type { MedicalImagingClient } from '@aws-sdk/client-medical-imaging';
 import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
+import { z } from 'zod';
 import { describeError, formatError } from '../aws/errors.js';
 import type { Config } from '../config.js';
+import { REDACTION_NOTE } from '../dicom/redact.js';
 import { type AuditLog, type AuditRecord, auditResult, auditTargets, type ConfirmationPath, noteWriteRequestIds, sessionDigest } from '../guard/audit.js';
 import { changeLines, confirmationPath, confirmWrite, type Stop } from '../guard/confirm.js';
 import { GuardError } from '../guard/errors.js';
@@ -29,7 +31,8 @@ type Extra = ToolContext['extra'];
 
 export function registerTools(server: McpServer, tools: readonly ToolDefinition[], deps: RegistryDeps): void {
   for (const tool of selectTools(tools, deps.config)) {
-    const outputSchema = exposedOutputShape(tool, deps.config);
+    const exposed = exposedOutputShape(tool, deps.config);
+    const outputSchema = exposed && deps.config.redactPhi ? { ...exposed, ...redactedOutput } : exposed;
     server.registerTool(
       tool.name,
       {
@@ -39,10 +42,13 @@ export function registerTools(server: McpServer, tools: readonly ToolDefinition[
         ...(outputSchema && { outputSchema }),
         annotations: { title: tool.title, ...tool.annotations },
       },
-      (args: Args, extra: Extra): Promise<CallToolResult> => {
-        if (tool.annotations.readOnlyHint) return callRead(tool, args, extra, deps);
-        if (tool.guard?.dryRun?.(args)) return callDryRun(tool, args, extra, deps);
-        return callWrite(tool, args, extra, server, deps);
+      async (args: Args, extra: Extra): Promise<CallToolResult> => {
+        const result = tool.annotations.readOnlyHint
+          ? await callRead(tool, args, extra, deps)
+          : tool.guard?.dryRun?.(args)
+            ? await callDryRun(tool, args, extra, deps)
+            : await callWrite(tool, args, extra, server, deps);
+        return deps.config.redactPhi ? noteRedaction(result) : result;
       },
     );
   }
@@ -93,6 +99,18 @@ async function callWrite(tool: ToolDefinition, args: Args, extra: Extra, server:
     audit({ outcome: writing && !(err instanceof GuardError) ? 'failed' : 'refused', error: described.name, aws_request_id: requestIds[0] ?? described.requestId });
     return failure(err);
   }
+}
+
+/** With --redact-phi every result says so (the masking itself happens in the client: guard/redaction.ts). */
+const redactedOutput = { phi_redacted: z.boolean().optional().describe('True when patient-identifying attributes were masked (--redact-phi)') };
+
+function noteRedaction(result: CallToolResult): CallToolResult {
+  if (result.isError) return result;
+  return {
+    ...result,
+    content: [...result.content, { type: 'text', text: REDACTION_NOTE }],
+    ...(result.structuredContent && { structuredContent: { ...result.structuredContent, phi_redacted: true } }),
+  };
 }
 
 function success(out: ToolOutput<unknown>, structured: unknown): CallToolResult {

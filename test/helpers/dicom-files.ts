@@ -43,13 +43,17 @@ interface DcmjsData {
 }
 const dcmjsData = (createRequire(import.meta.url)('dcmjs') as { data: DcmjsData }).data;
 
-/** A copy of a P10 file with some attributes changed (keyword → value, dcmjs naturalized form). */
-export function withAttributes(p10: Uint8Array, attributes: Record<string, unknown>): Uint8Array {
+/**
+ * A copy of a P10 file with some attributes changed (keyword → value, dcmjs naturalized form). Private elements, which
+ * dcmjs cannot name, are kept as they are; `elements` adds or replaces elements by tag (`{ "00091001": { vr, Value } }`).
+ */
+export function withAttributes(p10: Uint8Array, attributes: Record<string, unknown>, elements: Record<string, { vr: string; Value: unknown[] }> = {}): Uint8Array {
   const buffer = p10.buffer.slice(p10.byteOffset, p10.byteOffset + p10.byteLength) as ArrayBuffer;
   const file = dcmjsData.DicomMessage.readFile(buffer);
   const dataset = { ...dcmjsData.DicomMetaDictionary.naturalizeDataset(file.dict), ...attributes };
+  const privateElements = Object.fromEntries(Object.entries(file.dict).filter(([tag]) => Number.parseInt(tag.slice(0, 4), 16) % 2 === 1));
   const out = new dcmjsData.DicomDict(file.meta);
-  out.dict = dcmjsData.DicomMetaDictionary.denaturalizeDataset(dataset);
+  out.dict = { ...dcmjsData.DicomMetaDictionary.denaturalizeDataset(dataset), ...privateElements, ...elements };
   return new Uint8Array(out.write());
 }
 

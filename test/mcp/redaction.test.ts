@@ -1,0 +1,192 @@
+/**
+ * --redact-phi end to end: an image set whose PHI values are known, every tool called and every resource read through
+ * a real MCP client, and not one of those values in any result; without the flag the same calls show them all.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { syntheticCtSeries } from '../../src/dicom/synthetic.js';
+import { withAttributes } from '../helpers/dicom-files.js';
+import { createActiveDatastore, importFiles } from '../helpers/import.js';
+import { startTestService, type TestService } from '../helpers/local.js';
+import { connectMcp, type McpHarness, textOf } from '../helpers/mcp.js';
+
+/** Attribute → a value that occurs nowhere else. */
+const PHI = {
+  PatientName: 'PHIDOE^JANE^Q',
+  PatientID: 'MRN-PHI-31337',
+  PatientBirthDate: '19450317',
+  AccessionNumber: 'ACC-PHI-4242',
+  StudyID: 'SID-PHI-77',
+  PatientAddress: '12 Hidden Lane, Secretville',
+  PatientTelephoneNumbers: '+1-555-0199',
+  OtherPatientIDs: 'OTHER-PHI-555',
+  OtherPatientNames: 'ALIAS^PHI^NAME',
+  PatientMotherBirthName: 'MOTHER^PHI^MAIDEN',
+  EthnicGroup: 'PHI-ETHNIC-X',
+} as const;
+/** Inside sequences: a PHI sequence, and PHI attributes in a sequence that is not PHI itself. */
+const NESTED = { otherId: 'SEQ-PHI-ID-9', issuer: 'SEQ-PHI-ISSUER', requestAccession: 'REQ-ACC-PHI', requestedProcedure: 'RPID-PHI-1' };
+/** A private element's value. */
+const PRIVATE_VALUE = 'PRIVATE-PHI-VALUE';
+const SECRETS = [...Object.values(PHI), ...Object.values(NESTED), PRIVATE_VALUE];
+
+let local: TestService;
+let ds: string;
+
+beforeAll(async () => {
+  local = await startTestService();
+  ds = await createActiveDatastore(local.client, 'phi');
+  const slices = syntheticCtSeries({ patientName: 'X', patientId: 'X', slices: 3, rows: 32, columns: 32, seed: 11 });
+  const files = Object.fromEntries(
+    slices.map((bytes, i) => [
+      `${i + 1}.dcm`,
+      withAttributes(
+        bytes,
+        {
+          ...PHI,
+          PatientSex: 'F',
+          OtherPatientIDsSequence: [{ PatientID: NESTED.otherId, IssuerOfPatientID: NESTED.issuer }],
+          RequestAttributesSequence: [{ AccessionNumber: NESTED.requestAccession, RequestedProcedureID: NESTED.requestedProcedure, ScheduledProcedureStepID: 'SPS-1' }],
+        },
+        { '00090010': { vr: 'LO', Value: ['ACME PRIVATE'] }, '00091001': { vr: 'LO', Value: [PRIVATE_VALUE] } },
+      ),
+    ]),
+  );
+  const job = await importFiles(local.client, local.dataDir, ds, files);
+  expect(job.jobStatus).toBe('COMPLETED');
+});
+afterAll(async () => local.stop());
+
+interface Output {
+  what: string;
+  json: string;
+}
+
+/** Calls every tool the server lists (failing on one this test does not know) and reads every resource. */
+async function exerciseEverything(h: McpHarness): Promise<Output[]> {
+  const outputs: Output[] = [];
+  const called = new Set<string>();
+  const call = async (name: string, args: Record<string, unknown>) => {
+    const result = await h.call(name, args);
+    expect(result.isError, `${name}: ${textOf(result)}`).toBeFalsy();
+    called.add(name);
+    outputs.push({ what: `tool ${name}`, json: JSON.stringify(result) });
+    return result;
+  };
+  const structured = <T>(r: { structuredContent?: unknown }) => r.structuredContent as T;
+
+  await call('list_datastores', {});
+  await call('get_datastore', { datastore_id: ds });
+  const found = structured<{ image_sets: Array<{ image_set_id: string }> }>(await call('search_image_sets', { datastore_id: ds }));
+  await call('search_image_sets', { datastore_id: ds, patient_id: PHI.PatientID });
+  const imageSetId = found.image_sets[0]!.image_set_id;
+  const set = { datastore_id: ds, image_set_id: imageSetId };
+  await call('get_image_set', set);
+  const summary = structured<{ instances: Array<{ frame_ids: string[] }>; series: Array<{ series_instance_uid: string }> }>(await call('get_image_set_metadata', set));
+  const frame = summary.instances[0]!.frame_ids[0]!;
+  await call('get_image_frame', { ...set, image_frame_id: frame });
+  await call('get_image_frame', { ...set, image_frame_id: frame, format: 'raw' });
+  await call('get_contact_sheet', { ...set, max_frames: 3, tile_size: 32 });
+  await call('list_image_set_versions', set);
+  const latest = structured<{ version_id: string }>(await call('get_image_set', set)).version_id;
+  const update = { ...set, latest_version_id: latest, updates: { Study: { DICOM: { StudyDescription: 'CURATED' } } } };
+  await call('update_image_set_metadata', { ...update, dry_run: true });
+  await call('update_image_set_metadata', update);
+  await call('compare_image_set_versions', { ...set, from_version_id: '1' });
+  const now = structured<{ version_id: string }>(await call('get_image_set', set)).version_id;
+  const copy = structured<{ destination: { image_set_id: string } }>(await call('copy_image_set', { datastore_id: ds, source_image_set_id: imageSetId, source_latest_version_id: now }));
+  await call('delete_image_set', { datastore_id: ds, image_set_id: copy.destination.image_set_id });
+  const job = structured<{ job_id: string }>(
+    await call('start_dicom_import_job', { datastore_id: ds, input_s3_uri: 's3://nothing-here/in/', output_s3_uri: 's3://nothing-here/out/', data_access_role_arn: 'arn:aws:iam::123456789012:role/ImportRole' }),
+  );
+  await call('get_dicom_import_job', { datastore_id: ds, job_id: job.job_id });
+  await call('list_dicom_import_jobs', { datastore_id: ds });
+  const arn = structured<{ arn: string }>(await call('get_datastore', { datastore_id: ds })).arn;
+  await call('tag_resource', { resource_arn: arn, tags: { project: 'phi' } });
+  await call('list_tags_for_resource', { resource_arn: arn });
+  await call('untag_resource', { resource_arn: arn, tag_keys: ['project'] });
+  const created = structured<{ datastore_id: string }>(await call('create_datastore', { datastore_name: 'scratch' }));
+  await new Promise((resolve) => setTimeout(resolve, 100));
+  await call('delete_datastore', { datastore_id: created.datastore_id });
+
+  const listed = await h.client.listTools();
+  expect(listed.tools.map((t) => t.name).filter((name) => !called.has(name)), 'tools this test does not call yet').toEqual([]);
+
+  const read = async (uri: string) => outputs.push({ what: `resource ${uri}`, json: JSON.stringify(await h.client.readResource({ uri })) });
+  const templates = (await h.client.listResourceTemplates()).resourceTemplates.map((t) => t.uriTemplate);
+  const uris = [
+    'healthimaging://datastores',
+    `healthimaging://datastores/${ds}`,
+    `healthimaging://datastores/${ds}/image-sets/${imageSetId}/metadata`,
+    `healthimaging://datastores/${ds}/image-sets/${imageSetId}/versions/1/metadata`,
+  ];
+  for (const uri of uris) await read(uri);
+  // Every resource the server lists, and every template, has an instance among those read.
+  const pattern = (template: string) => new RegExp(`^${template.replace(/\{[^}]+\}/g, '[^/]+')}$`);
+  const read_ = (template: string) => uris.some((u) => pattern(template).test(u));
+  for (const template of templates) expect(read_(template), template).toBe(true);
+  for (const { uri } of (await h.client.listResources()).resources) expect(uris.includes(uri) || templates.some((t) => pattern(t).test(uri) && read_(t)), uri).toBe(true);
+  return outputs;
+}
+
+describe('--redact-phi', () => {
+  it('without it, the PHI values are shown', async () => {
+    const h = await connectMcp({ allowWrite: true, confirmMode: 'none' }, { local });
+    try {
+      const all = (await exerciseEverything(h)).map((o) => o.json).join('\n');
+      for (const secret of SECRETS) expect(all, secret).toContain(JSON.stringify(secret).slice(1, -1));
+      expect(all).not.toContain('[redacted');
+    } finally {
+      await h.close();
+    }
+  });
+
+  it('with it, no tool result or resource carries any of them, and each says that it redacted', async () => {
+    const h = await connectMcp({ allowWrite: true, confirmMode: 'none', redactPhi: true }, { local });
+    try {
+      const outputs = await exerciseEverything(h);
+      for (const { what, json } of outputs) {
+        for (const secret of SECRETS) expect(json.includes(JSON.stringify(secret).slice(1, -1)), `${what} shows ${secret}`).toBe(false);
+        if (what.startsWith('tool ')) {
+          expect(json, what).toContain('PHI redacted (--redact-phi)');
+          expect(json, what).toContain('"phi_redacted":true');
+        } else {
+          expect(json, what).toContain('"healthimaging/phi_redacted":true');
+        }
+      }
+      const metadata = outputs.find((o) => o.what.endsWith('/metadata'))!.json;
+      expect(metadata).toContain('PHIRedacted');
+      // Kept: the patient's sex, UIDs, descriptions; masked values keep their place as pseudonyms.
+      expect(metadata).toMatch(/\\"PatientSex\\":\\"F ?\\"/);
+      expect(metadata).toMatch(/\\"PatientName\\":\\"\[redacted [0-9a-f]{8}\]\\"/);
+      expect(metadata).toMatch(/\\"00090010\\":\\"ACME PRIVATE\\"/);
+      const frame = outputs.find((o) => o.what === 'tool get_image_frame')!.json;
+      expect(frame).toContain('Pixel data is not redacted');
+    } finally {
+      await h.close();
+    }
+  });
+
+  it('pseudonyms are stable: search results and metadata agree, and a removed birth date shows as a change', async () => {
+    const h = await connectMcp({ allowWrite: true, confirmMode: 'none', redactPhi: true }, { local });
+    try {
+      const search = await h.call('search_image_sets', { datastore_id: ds });
+      const first = (search.structuredContent as { image_sets: Array<{ image_set_id: string; patient_id: string; patient_name: string }> }).image_sets[0]!;
+      expect(first.patient_id).toMatch(/^\[redacted [0-9a-f]{8}\]$/);
+      const set = { datastore_id: ds, image_set_id: first.image_set_id };
+      const summary = await h.call('get_image_set_metadata', set);
+      expect((summary.structuredContent as { patient: { id: string; name: string } }).patient).toMatchObject({ id: first.patient_id, name: first.patient_name });
+
+      const latest = (await h.call('get_image_set', set)).structuredContent as { version_id: string };
+      const removal = { ...set, latest_version_id: latest.version_id, removals: { Patient: { DICOM: { PatientBirthDate: '' } } } };
+      const dryRun = await h.call('update_image_set_metadata', { ...removal, dry_run: true });
+      expect(textOf(dryRun)).toMatch(/Patient PatientBirthDate: "\[redacted [0-9a-f]{8}\]" → \(absent\)/);
+      expect(JSON.stringify(dryRun)).not.toContain(PHI.PatientBirthDate);
+      expect((await h.call('update_image_set_metadata', removal)).isError).toBeFalsy();
+      const compared = await h.call('compare_image_set_versions', { ...set, from_version_id: latest.version_id });
+      expect(textOf(compared)).toMatch(/PatientBirthDate: "\[redacted [0-9a-f]{8}\]" → \(absent\)/);
+      expect(JSON.stringify(compared)).not.toContain(PHI.PatientBirthDate);
+    } finally {
+      await h.close();
+    }
+  });
+});
