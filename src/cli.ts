@@ -1,33 +1,23 @@
 #!/usr/bin/env node
 /**
- * healthimaging-mcp command line: flags → config → the MCP server (stdio or Streamable HTTP), or the local
- * HealthImaging service alone. stdout is reserved for MCP; everything for people goes to stderr.
+ * healthimaging-mcp command line: flags → config → the MCP server (stdio or Streamable HTTP), the doctor's checks, or
+ * the local HealthImaging service alone. stdout is reserved for MCP; everything for people goes to stderr (except the
+ * doctor's report, which is its output).
  */
 import { parseArgs } from 'node:util';
 import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js';
 import { createMedicalImagingClient, type ClientTarget } from './aws/client.js';
-import { type Config, ConfigError, configSchema, isSwitch, kebab, loadConfig, optionsHelp } from './config.js';
+import { type Config, ConfigError, configSchema, isSwitch, kebab, loadConfig } from './config.js';
+import { exitCodeOf, formatReport, runDoctor } from './doctor.js';
 import { AuditLog } from './guard/audit.js';
 import { describeGuard } from './guard/policy.js';
-import { DEFAULT_DATA_DIR, LOCAL_HELP } from './local/defaults.js';
+import { helpText } from './help.js';
+import { DEFAULT_DATA_DIR } from './local/defaults.js';
 import { startLocalService, type LocalService } from './local/service.js';
 import { createServer } from './server.js';
 import { ALL_TOOLS } from './tools/index.js';
 import { startHttpServer } from './transports/http.js';
 import { SERVER_NAME, SERVER_VERSION } from './version.js';
-
-const USAGE = `${SERVER_NAME} ${SERVER_VERSION}: an MCP server for AWS HealthImaging
-
-Usage:
-  healthimaging-mcp [options]            run the MCP server (default: stdio, embedded local service with demo data)
-  healthimaging-mcp local [options]      run the local HealthImaging-compatible service alone
-
-Options:
-${optionsHelp()}
-
-Environment: HEALTHIMAGING_MCP_AUTH_TOKEN sets the bearer token HTTP clients must send (required off loopback).
-
-${LOCAL_HELP}`;
 
 const log = (message: string) => process.stderr.write(`${message}\n`);
 
@@ -41,7 +31,7 @@ function parseMcpFlags(args: string[]): Record<string, string | boolean | undefi
   for (const key of Object.keys(configSchema.shape)) options[kebab(key)] = { type: isSwitch(key) ? 'boolean' : 'string' };
   const { values } = parseArgs({ args, options, strict: true, allowPositionals: false });
   if (values.help) {
-    log(USAGE);
+    log(helpText());
     process.exit(0);
   }
   return Object.fromEntries(Object.keys(configSchema.shape).map((key) => [key, values[kebab(key)] as string | boolean | undefined]));
@@ -115,6 +105,26 @@ async function runMcp(args: string[]): Promise<void> {
   );
 }
 
+/** Checks the configuration the server would run with; the report goes to stdout, the exit code says whether it passed. */
+async function runDoctorCommand(args: string[]): Promise<void> {
+  let config: Config;
+  try {
+    config = loadConfig(parseMcpFlags(args));
+  } catch (err) {
+    fail(err instanceof ConfigError || err instanceof TypeError ? err.message : String(err));
+  }
+  const backend = await connectBackend(config);
+  const client = createMedicalImagingClient(config, backend.target);
+  try {
+    const results = await runDoctor({ config, client, target: backend.target, backendDescription: backend.description });
+    process.stdout.write(`${SERVER_NAME} ${SERVER_VERSION} doctor\n${formatReport(results)}\n`);
+    process.exitCode = exitCodeOf(results);
+  } finally {
+    client.destroy();
+    await backend.local?.close();
+  }
+}
+
 async function runLocal(args: string[]): Promise<void> {
   const { values } = parseArgs({
     args,
@@ -128,7 +138,7 @@ async function runLocal(args: string[]): Promise<void> {
     strict: true,
   });
   if (values.help) {
-    log(USAGE);
+    log(helpText());
     return;
   }
   const port = Number(values.port);
@@ -158,8 +168,9 @@ async function main(argv: string[]): Promise<void> {
   const [command, ...rest] = argv;
   if (command === 'local') return runLocal(rest);
   if (command === 'mcp') return runMcp(rest);
+  if (command === 'doctor') return runDoctorCommand(rest);
   if (command === 'help') {
-    log(USAGE);
+    log(helpText());
     return;
   }
   if (command !== undefined && !command.startsWith('-')) fail(`unknown command '${command}'`);

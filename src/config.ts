@@ -120,15 +120,3 @@ export function loadConfig(flags: Record<string, string | boolean | undefined>, 
   }
   return result.data;
 }
-
-/** `--help` text for the options, generated from the schema. */
-export function optionsHelp(): string {
-  const rows = Object.entries(configSchema.shape).map(([key, schema]) => {
-    const isBoolean = isSwitch(key);
-    const flag = `--${kebab(key)}${isBoolean ? '' : ' <value>'}`;
-    const fallback = schema.safeParse(undefined);
-    const shownDefault = fallback.success && fallback.data !== undefined ? ` (default: ${String(fallback.data)})` : '';
-    return `  ${flag.padEnd(28)} ${schema.description ?? ''}${shownDefault}\n  ${''.padEnd(28)} env ${envName(key)}`;
-  });
-  return rows.join('\n');
-}
