@@ -88,8 +88,9 @@ export async function verifySigV4(req: SignedRequest, options: VerifyOptions): P
   const match = AUTH_RE.exec(authorization);
   if (!match) throw denied('InvalidSignatureException', 'Authorization header is not a valid AWS4-HMAC-SHA256 signature.');
   const [, credential, signedHeaderList, signature] = match as unknown as [string, string, string, string];
-  const [accessKeyId, scopeDate, region, service, terminator] = credential.split('/');
-  if (!accessKeyId || !scopeDate || !region || service === undefined || terminator !== 'aws4_request') {
+  const scope = credential.split('/');
+  const [accessKeyId, scopeDate, region, service, terminator] = scope;
+  if (scope.length !== 5 || !accessKeyId || !scopeDate || !region || service === undefined || terminator !== 'aws4_request') {
     throw denied('InvalidSignatureException', `Credential scope '${credential.replace(/^[^/]*/, '<key>')}' is malformed; expected <key>/<yyyymmdd>/<region>/medical-imaging/aws4_request.`);
   }
   if (accessKeyId !== options.credentials.accessKeyId) {

@@ -26,7 +26,7 @@ export async function storeSnapshot(client: MedicalImagingClient): Promise<unkno
           version: set.version,
           updatedAt: set.updatedAt?.toISOString(),
           primary: set.isPrimary,
-          versions: versions.imageSetPropertiesList?.map((v) => `${v.versionId}:${v.imageSetState}:${v.imageSetWorkflowStatus}`),
+          versions: versions.imageSetPropertiesList?.map((v) => `${v.versionId}:${v.imageSetState}:${v.ImageSetWorkflowStatus}`),
           tags: (await client.send(new ListTagsForResourceCommand({ resourceArn: arn }))).tags,
         });
       }
