@@ -77,6 +77,14 @@ export const configSchema = z.object({
     .describe('Mask patient-identifying attributes (names, IDs, birth dates, addresses: the DICOM PS3.15 basic profile) in every tool result and resource'),
   maxMetadataBytes: bytes(50 * 1024 * 1024).describe('Largest gunzipped metadata document the server reads (decompression-bomb guard)'),
   maxFrameBytes: bytes(4 * 1024 * 1024).describe('Largest frame get_image_frame returns inline'),
+  maxResponseBytes: bytes(256 * 1024 * 1024).describe('Largest response body the server reads from the backend (frames, metadata, lists); a larger one is refused as it arrives, so a hostile or broken endpoint cannot exhaust memory'),
+  requestTimeoutSeconds: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .max(3600)
+    .default(60)
+    .describe('How long a backend request may take to connect, to start answering, or sit idle mid-response before it fails (it is then retried per the AWS SDK policy)'),
 });
 
 export type Config = z.output<typeof configSchema>;

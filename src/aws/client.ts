@@ -1,5 +1,7 @@
 /** The HealthImaging SDK client for the configured backend. */
+import { Readable } from 'node:stream';
 import { MedicalImagingClient } from '@aws-sdk/client-medical-imaging';
+import { HttpResponse } from '@smithy/protocol-http';
 import type { Config } from '../config.js';
 
 export interface StaticCredentials {
@@ -14,9 +16,20 @@ export interface ClientTarget {
   credentials?: StaticCredentials;
 }
 
+export class ResponseTooLargeError extends Error {
+  override readonly name = 'ResponseTooLargeError';
+  constructor(
+    readonly limit: number,
+    operation: string,
+  ) {
+    super(`The backend's answer to ${operation} is larger than the configured limit of ${limit} bytes; it was not read (the operator can raise --max-response-bytes).`);
+  }
+}
+
 export function createMedicalImagingClient(config: Config, target: ClientTarget): MedicalImagingClient {
   const endpoint = target.endpoint ?? config.endpointUrl;
-  return new MedicalImagingClient({
+  const timeoutMs = config.requestTimeoutSeconds * 1000;
+  const client = new MedicalImagingClient({
     ...(config.region && { region: config.region }),
     ...(!config.region && endpoint && { region: 'us-east-1' }),
     ...(config.profile && { profile: config.profile }),
@@ -26,7 +39,51 @@ export function createMedicalImagingClient(config: Config, target: ClientTarget)
       // Data-plane operations carry the host prefix `runtime-`, which a custom endpoint does not have.
       disableHostPrefix: true,
     }),
+    // Without these the SDK waits forever on an endpoint that accepts a connection and never answers.
+    requestHandler: { connectionTimeout: timeoutMs, requestTimeout: timeoutMs, socketTimeout: timeoutMs, throwOnRequestTimeout: true },
   });
+  limitResponseSize(client, config.maxResponseBytes);
+  return client;
+}
+
+/**
+ * Refuses response bodies over `limit` bytes: at once when Content-Length says so, otherwise as the bytes arrive. The
+ * SDK buffers JSON bodies whole before parsing them, so this is what keeps a broken endpoint from exhausting memory.
+ */
+function limitResponseSize(client: MedicalImagingClient, limit: number): void {
+  client.middlewareStack.add(
+    (next, context) => async (args) => {
+      const out = await next(args);
+      const response = out.response;
+      if (!HttpResponse.isInstance(response)) return out;
+      const operation = context.commandName ?? 'the request';
+      const body = response.body as unknown;
+      const declared = Number(response.headers['content-length']);
+      if (declared > limit) {
+        if (body instanceof Readable) body.destroy();
+        throw new ResponseTooLargeError(limit, operation);
+      }
+      if (body instanceof Readable) {
+        let size = 0;
+        response.body = Readable.from(
+          (async function* () {
+            for await (const chunk of body as AsyncIterable<Uint8Array>) {
+              size += chunk.length;
+              if (size > limit) {
+                body.destroy();
+                throw new ResponseTooLargeError(limit, operation);
+              }
+              yield chunk;
+            }
+          })(),
+          { objectMode: false },
+        );
+      }
+      return out;
+    },
+    // Low priority in the deserialize step runs inside the deserializer, on the raw HTTP response.
+    { step: 'deserialize', priority: 'low', name: 'healthimagingMcpResponseSizeLimit' },
+  );
 }
 
 /** A command as `send` receives it: every SDK command carries its input. */
