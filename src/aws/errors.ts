@@ -43,12 +43,14 @@ export function describeError(err: unknown): DescribedError {
   };
   let name = typeof e?.name === 'string' && e.name !== 'Error' ? e.name : 'Error';
   // The SDK appends a line about a field agents cannot inspect; the first line is what went wrong.
-  let message = (typeof e?.message === 'string' && e.message ? e.message : String(err)).replace(/\n\s*Deserialization error: .*$/s, '');
+  const raw = typeof e?.message === 'string' && e.message ? e.message : String(err);
+  const unparsable = /\n\s*Deserialization error: /.test(raw);
+  let message = raw.replace(/\n\s*Deserialization error: .*$/s, '');
   if (e?.code === 'ECONNREFUSED' || e?.code === 'ENOTFOUND') name = 'BackendUnreachable';
   else if (e?.code === 'ECONNRESET' || e?.code === 'EPIPE' || /^(socket hang up|aborted)$/.test(message)) {
     name = 'ConnectionLost';
     message = `The endpoint closed the connection before its answer was complete (${message}).`;
-  } else if (e?.$response && !HINTS[name] && name !== 'ResponseTooLargeError') {
+  } else if (unparsable && e?.$response && name !== 'ResponseTooLargeError') {
     // A body the SDK could not parse: HTML from a proxy or captive portal, a truncated or mistyped answer.
     const type = e.$response.headers?.['content-type'] ?? 'no content type';
     name = 'InvalidBackendResponse';
