@@ -15,12 +15,16 @@ export interface InstanceSummary {
 export interface MetadataSummary {
   patient: { name?: string; id?: string; birth_date?: string; sex?: string };
   study: { study_instance_uid?: string; date?: string; time?: string; description?: string; accession_number?: string; study_id?: string };
+  /** The first series (all of them unless `maxSeries` is given). */
   series: Array<{ series_instance_uid: string; modality?: string; series_number?: number; description?: string; body_part?: string; instance_count: number; frame_count: number }>;
+  series_count: number;
   instance_count: number;
   frame_count: number;
   transfer_syntaxes: Record<string, number>;
-  /** The first instances, by series then InstanceNumber. */
+  /** A page of instances (from `offset`), by series then InstanceNumber. */
   instances: InstanceSummary[];
+  /** Index of the first instance listed. */
+  instance_offset: number;
 }
 
 const TS_NAMES: Record<string, string> = {
@@ -46,7 +50,8 @@ const int = (v: unknown): number | undefined => {
 };
 const num = (attrs: DicomAttributes, key: string) => (typeof attrs[key] === 'number' ? (attrs[key] as number) : int(attrs[key]));
 
-export function summarizeMetadata(doc: ImageSetMetadataDocument, options: { maxInstances: number; maxFrameIdsPerInstance?: number }): MetadataSummary {
+export function summarizeMetadata(doc: ImageSetMetadataDocument, options: { maxInstances: number; offset?: number; maxSeries?: number; maxFrameIdsPerInstance?: number }): MetadataSummary {
+  const offset = options.offset ?? 0;
   const p = doc.Patient.DICOM;
   const s = doc.Study.DICOM;
   const transferSyntaxes: Record<string, number> = {};
@@ -54,6 +59,7 @@ export function summarizeMetadata(doc: ImageSetMetadataDocument, options: { maxI
   const instances: InstanceSummary[] = [];
   let instanceCount = 0;
   let frameCount = 0;
+  let index = 0;
   for (const [seriesUid, se] of Object.entries(doc.Study.Series)) {
     let seriesFrames = 0;
     const entries = Object.entries(se.Instances).sort(([, a], [, b]) => (num(a.DICOM, 'InstanceNumber') ?? 0) - (num(b.DICOM, 'InstanceNumber') ?? 0));
@@ -62,7 +68,7 @@ export function summarizeMetadata(doc: ImageSetMetadataDocument, options: { maxI
       seriesFrames += frames;
       const ts = inst.StoredTransferSyntaxUID ?? '1.2.840.10008.1.2.4.202';
       transferSyntaxes[ts] = (transferSyntaxes[ts] ?? 0) + 1;
-      if (instances.length < options.maxInstances) {
+      if (index++ >= offset && instances.length < options.maxInstances) {
         instances.push({
           sop_instance_uid: sop,
           series_instance_uid: seriesUid,
@@ -77,7 +83,7 @@ export function summarizeMetadata(doc: ImageSetMetadataDocument, options: { maxI
     }
     instanceCount += entries.length;
     frameCount += seriesFrames;
-    series.push({
+    if (series.length < (options.maxSeries ?? Number.POSITIVE_INFINITY)) series.push({
       series_instance_uid: seriesUid,
       modality: text(se.DICOM.Modality),
       series_number: int(se.DICOM.SeriesNumber),
@@ -98,10 +104,12 @@ export function summarizeMetadata(doc: ImageSetMetadataDocument, options: { maxI
       study_id: text(s.StudyID),
     },
     series,
+    series_count: Object.keys(doc.Study.Series).length,
     instance_count: instanceCount,
     frame_count: frameCount,
     transfer_syntaxes: transferSyntaxes,
     instances,
+    instance_offset: offset,
   };
 }
 
@@ -115,8 +123,11 @@ export function formatSummary(summary: MetadataSummary): string {
       (se) =>
         `Series ${se.series_instance_uid}: ${se.modality ?? '?'}${se.series_number !== undefined ? ` #${se.series_number}` : ''}${se.description ? ` "${se.description}"` : ''}${se.body_part ? ` ${se.body_part}` : ''}, ${se.instance_count} instance(s), ${se.frame_count} frame(s)`,
     ),
+    ...(summary.series_count > summary.series.length ? [`… and ${summary.series_count - summary.series.length} more series (level "series" lists them all, a page at a time)`] : []),
     `Stored as: ${Object.entries(summary.transfer_syntaxes).map(([ts, n]) => `${transferSyntaxName(ts)} (${ts}) ×${n}`).join('; ') || 'no frames'}`,
-    `Instances (first ${summary.instances.length} of ${summary.instance_count}, by InstanceNumber):`,
+    summary.instances.length === 0
+      ? `Instances: none listed (${summary.instance_count} in all).`
+      : `Instances ${summary.instance_offset + 1}–${summary.instance_offset + summary.instances.length} of ${summary.instance_count}, by series then InstanceNumber:`,
     ...summary.instances.map(
       (i) =>
         `  #${i.instance_number ?? '?'} ${i.sop_instance_uid}${i.rows ? ` ${i.columns}×${i.rows}` : ''}, ${i.frame_count} frame(s): ${i.frame_ids.join(', ')}${i.frame_count > i.frame_ids.length ? ', …' : ''}`,

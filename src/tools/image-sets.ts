@@ -7,6 +7,7 @@ import {
   type ImageSetsMetadataSummary,
   type SearchFilter,
 } from '@aws-sdk/client-medical-imaging';
+import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import { fetchMetadata } from '../aws/metadata.js';
 import { decodeFrame } from '../dicom/codecs.js';
@@ -16,6 +17,7 @@ import { DEFAULT_MAX_SIZE, frameAttributes, renderFrame, WINDOW_PRESET_NAMES, ty
 import { ABSENT, diffDocuments, formatChange, type MetadataChange } from '../dicom/diff.js';
 import { renderContactSheet } from '../dicom/contact-sheet.js';
 import { formatSummary, locateFrame, summarizeMetadata, transferSyntaxName } from '../dicom/summary.js';
+import { attributeKey, clip, clipValues, defaultLevel, fitChunks, formatRowsAsJson, formatRowsAsTable, viewMetadata, ViewError, type ViewRow } from '../dicom/metadata-view.js';
 import { metadataUri } from '../resources/uris.js';
 import { datastoreId, imageFrameId, imageSetId, isoTime, maxResults, nextToken, versionId } from './fields.js';
 import { defineTool, READ } from './types.js';
@@ -268,77 +270,219 @@ export const listImageSetVersions = defineTool({
 
 // ---- metadata ----------------------------------------------------------------------------------------------------
 
+/** Characters a metadata view may spend on rows, text and structured copy together: the result stays well under 20,000. */
+export const VIEW_BUDGET = 14_000;
+/** Series listed in the summary; the rest are counted. */
+const SUMMARY_MAX_SERIES = 20;
+
+const viewRowShape = z.object({
+  level: z.enum(['patient', 'study', 'series', 'instance']),
+  series_instance_uid: z.string().optional(),
+  sop_instance_uid: z.string().optional(),
+  instance_number: z.number().optional(),
+  frame_count: z.number().optional(),
+  frame_ids: z.array(z.string()).optional(),
+  attributes: z.record(z.string(), z.unknown()),
+});
+
+/** An opaque page token: the next row, bound to the request it continues. */
+function pageToken(offset: number, fingerprint: string): string {
+  return Buffer.from(JSON.stringify({ o: offset, f: fingerprint })).toString('base64url');
+}
+function readPageToken(token: string, fingerprint: string): number {
+  let parsed: { o?: unknown; f?: unknown };
+  try {
+    parsed = JSON.parse(Buffer.from(token, 'base64url').toString('utf8')) as { o?: unknown; f?: unknown };
+  } catch {
+    throw new ViewError('next_token is not one this tool returned; call again without it to start from the first page.');
+  }
+  if (typeof parsed.o !== 'number' || !Number.isInteger(parsed.o) || parsed.o < 0) throw new ViewError('next_token is not one this tool returned; call again without it to start from the first page.');
+  if (parsed.f !== fingerprint) throw new ViewError('next_token belongs to a request with other level, attributes, filters, format or version; repeat that request exactly, or start again without next_token.');
+  return parsed.o;
+}
+
+const metadataInput = {
+  datastore_id: datastoreId,
+  image_set_id: imageSetId,
+  version_id: versionId.optional().describe('A specific version (default: the latest)'),
+  level: z
+    .enum(['summary', 'patient', 'study', 'series', 'instance'])
+    .optional()
+    .describe('What to show: summary (default without attributes or filters), or the attributes of the patient, the study, each series, or each instance (paged)'),
+  attributes: z
+    .array(z.string().min(1).max(80))
+    .min(1)
+    .max(50)
+    .optional()
+    .describe('Only these attributes, as keywords or tags (e.g. ["PatientName", "SliceThickness", "00180050", "(0020,0013)"]); values are looked up at their own level, so instance rows can show patient and series attributes too. Without level, the view is at the deepest level among them'),
+  series_instance_uid: uid.optional().describe('Only this series'),
+  sop_instance_uid: uid.optional().describe('Only this instance (with all its frame IDs)'),
+  max_instances: z.number().int().min(1).max(100).default(10).describe('Instances (or series) per page (default 10)'),
+  next_token: nextToken.optional(),
+  format: z.enum(['table', 'json']).default('table').describe('table: compact text (default); json: the rows as JSON text'),
+};
+type MetadataArgs = z.output<z.ZodObject<typeof metadataInput>>;
+
 export const getImageSetMetadata = defineTool({
   name: 'get_image_set_metadata',
-  title: 'Get image set metadata (summary)',
+  title: 'Get image set metadata',
   description:
-    'Summarises an image set\'s DICOM metadata: patient, study, series, instance and frame counts, stored transfer syntaxes, and the first instances with their frame IDs (for get_image_frame). It never returns the whole document, which can be megabytes: that is the linked healthimaging:// resource. Accepts version_id for an older version.',
+    'Shows an image set\'s DICOM metadata in agent-sized views: by default a summary (patient, study, series, instance and frame counts, stored transfer syntaxes, a page of instances with their frame IDs for get_image_frame); or the attributes of one level (patient, study, series, instance), only chosen ones (keywords or tags), of one series or instance, a page at a time, as a table or JSON. ' +
+    'Without level, chosen attributes are shown at the deepest level they live at; instance rows show patient and series attributes too when named. Instances page with max_instances and next_token. ' +
+    `Output is capped (about ${VIEW_BUDGET.toLocaleString('en')} characters, values cut at 200): the result says what was cut and how to get the rest. The whole document is the linked healthimaging:// resource. Accepts version_id for an older version.`,
   toolset: 'image_sets',
-  inputSchema: {
-    datastore_id: datastoreId,
-    image_set_id: imageSetId,
-    version_id: versionId.optional().describe('A specific version (default: the latest)'),
-    max_instances: z.number().int().min(1).max(100).default(10).describe('How many instances to list with their frame IDs (default 10)'),
-  },
+  inputSchema: metadataInput,
   outputSchema: {
     image_set_id: z.string(),
     version_id: z.string().optional(),
     document_bytes: z.number(),
-    patient: z.object({ name: z.string().optional(), id: z.string().optional(), birth_date: z.string().optional(), sex: z.string().optional() }),
-    study: z.object({
-      study_instance_uid: z.string().optional(),
-      date: z.string().optional(),
-      time: z.string().optional(),
-      description: z.string().optional(),
-      accession_number: z.string().optional(),
-      study_id: z.string().optional(),
-    }),
-    series: z.array(
-      z.object({
-        series_instance_uid: z.string(),
-        modality: z.string().optional(),
-        series_number: z.number().optional(),
+    level: z.enum(['summary', 'patient', 'study', 'series', 'instance']),
+    patient: z.object({ name: z.string().optional(), id: z.string().optional(), birth_date: z.string().optional(), sex: z.string().optional() }).optional(),
+    study: z
+      .object({
+        study_instance_uid: z.string().optional(),
+        date: z.string().optional(),
+        time: z.string().optional(),
         description: z.string().optional(),
-        body_part: z.string().optional(),
-        instance_count: z.number(),
-        frame_count: z.number(),
-      }),
-    ),
-    instance_count: z.number(),
-    frame_count: z.number(),
-    transfer_syntaxes: z.record(z.string(), z.number()),
-    instances: z.array(
-      z.object({
-        sop_instance_uid: z.string(),
-        series_instance_uid: z.string(),
-        instance_number: z.number().optional(),
-        rows: z.number().optional(),
-        columns: z.number().optional(),
-        frame_count: z.number(),
-        frame_ids: z.array(z.string()),
-        stored_transfer_syntax: z.string(),
-      }),
-    ),
+        accession_number: z.string().optional(),
+        study_id: z.string().optional(),
+      })
+      .optional(),
+    series: z
+      .array(
+        z.object({
+          series_instance_uid: z.string(),
+          modality: z.string().optional(),
+          series_number: z.number().optional(),
+          description: z.string().optional(),
+          body_part: z.string().optional(),
+          instance_count: z.number(),
+          frame_count: z.number(),
+        }),
+      )
+      .optional(),
+    series_count: z.number().optional(),
+    instance_count: z.number().optional(),
+    frame_count: z.number().optional(),
+    transfer_syntaxes: z.record(z.string(), z.number()).optional(),
+    instances: z
+      .array(
+        z.object({
+          sop_instance_uid: z.string(),
+          series_instance_uid: z.string(),
+          instance_number: z.number().optional(),
+          rows: z.number().optional(),
+          columns: z.number().optional(),
+          frame_count: z.number(),
+          frame_ids: z.array(z.string()),
+          stored_transfer_syntax: z.string(),
+        }),
+      )
+      .optional(),
+    instance_offset: z.number().optional(),
+    rows: z.array(viewRowShape).optional().describe('The view\'s rows (level other than summary)'),
+    total_rows: z.number().optional(),
+    missing_attributes: z.array(z.string()).optional(),
+    truncated: z.boolean().optional().describe('True when rows were cut to keep the result small'),
+    next_token: z.string().optional(),
     resource_uri: z.string(),
   },
   annotations: READ,
   async handler(args, { client, config, signal }) {
-    const { text, document } = await fetchMetadata(
+    const keys = args.attributes?.map(attributeKey);
+    const level: MetadataArgs['level'] =
+      args.level ??
+      (keys || args.series_instance_uid || args.sop_instance_uid
+        ? defaultLevel([...(keys ?? []), ...(args.sop_instance_uid ? ['SOPInstanceUID'] : []), ...(args.series_instance_uid ? ['SeriesInstanceUID'] : [])])
+        : 'summary');
+    if (level === 'summary' && (keys || args.series_instance_uid || args.sop_instance_uid)) {
+      throw new ViewError('The summary takes no attributes or filters; give level patient, study, series or instance with them (or leave level out).');
+    }
+    const fingerprint = createHash('sha256')
+      .update(JSON.stringify([level, keys, args.series_instance_uid, args.sop_instance_uid, args.version_id, args.format, args.max_instances]))
+      .digest('hex')
+      .slice(0, 16);
+    const offset = args.next_token ? readPageToken(args.next_token, fingerprint) : 0;
+
+    const { text: documentText, document } = await fetchMetadata(
       client,
       { datastoreId: args.datastore_id, imageSetId: args.image_set_id, versionId: args.version_id },
       { maxBytes: config.maxMetadataBytes, signal },
     );
-    const summary = summarizeMetadata(document, { maxInstances: args.max_instances });
     const uri = metadataUri(args.datastore_id, args.image_set_id, args.version_id);
-    const bytes = Buffer.byteLength(text);
-    const header = `Image set ${args.image_set_id}${args.version_id ? ` version ${args.version_id}` : ' (latest version)'}: ${summary.instance_count} instance(s), ${summary.frame_count} frame(s); full document ${bytes} bytes at ${uri}`;
+    const bytes = Buffer.byteLength(documentText);
+    const base = { image_set_id: args.image_set_id, ...(args.version_id && { version_id: args.version_id }), document_bytes: bytes, resource_uri: uri };
+    const link = { type: 'resource_link' as const, uri, name: `metadata-${args.image_set_id}${args.version_id ? `-v${args.version_id}` : ''}.json`, mimeType: 'application/json', description: `The full metadata document (${bytes} bytes)` };
+    const which = `Image set ${args.image_set_id}${args.version_id ? ` version ${args.version_id}` : ' (latest version)'}`;
+
+    if (level === 'summary') {
+      const summary = summarizeMetadata(document, { maxInstances: args.max_instances, offset, maxSeries: SUMMARY_MAX_SERIES });
+      const next = offset + summary.instances.length < summary.instance_count ? pageToken(offset + summary.instances.length, fingerprint) : undefined;
+      const header = `${which}: ${summary.instance_count} instance(s), ${summary.frame_count} frame(s); full document ${bytes} bytes at ${uri}`;
+      const structured = { ...base, level, ...summary, ...(next && { next_token: next }) };
+      const body = args.format === 'json' ? JSON.stringify({ ...summary }) : formatSummary(summary);
+      return {
+        text: [header, body, ...(next ? [`More instances: call again with next_token="${next}"; level "instance" with attributes shows chosen attributes per instance.`] : [])].join('\n'),
+        structured,
+        content: [link],
+      };
+    }
+
+    const view = viewMetadata(document, { level, attributes: keys, seriesInstanceUid: args.series_instance_uid, sopInstanceUid: args.sop_instance_uid, offset, limit: args.max_instances });
+    const rows = view.rows.map(clipValues);
+    // Each row costs its text and its structured copy; keep whole rows while both fit the budget.
+    const textChunks = args.format === 'json' ? formatRowsAsJson(rows) : formatRowsAsTable(rows, keys);
+    const header = keys && args.format === 'table' && rows.length ? textChunks.shift()! : [];
+    const costs = textChunks.map((chunk, i) => [...chunk, JSON.stringify(rows[i])]);
+    const fit = fitChunks(costs, VIEW_BUDGET);
+    // A single row too big for the budget (thousands of attributes) is shown with its first attributes only.
+    const shownRows = fit.cutInside ? [trimAttributes(rows[0]!, VIEW_BUDGET / 3)] : rows.slice(0, fit.taken);
+    const shownText = fit.cutInside
+      ? (args.format === 'json' ? formatRowsAsJson(shownRows) : formatRowsAsTable(shownRows, keys).slice(header.length)).flat()
+      : textChunks.slice(0, fit.taken).flat();
+    const taken = shownRows.length;
+    const nextOffset = offset + taken;
+    const truncated = taken < rows.length || fit.cutInside;
+    const next = nextOffset < view.total ? pageToken(nextOffset, fingerprint) : undefined;
+    const paged = level === 'series' || level === 'instance';
+    const lines = [
+      `${which}, ${level} level${args.series_instance_uid ? `, series ${args.series_instance_uid}` : ''}${args.sop_instance_uid ? `, instance ${args.sop_instance_uid}` : ''}${keys ? `, ${keys.length} attribute(s)` : ''}: ${
+        paged ? `${view.total === 0 ? 'no rows' : `rows ${offset + 1}–${offset + taken} of ${view.total}`}` : `${Object.keys(shownRows[0]?.attributes ?? {}).length} attribute(s)`
+      }; full document ${bytes} bytes at ${uri}`,
+      ...header,
+      ...(args.format === 'json' ? [`[${shownText.join(',\n')}]`] : shownText),
+      ...(view.missing.length ? [`Not present: ${view.missing.join(', ')}.`] : []),
+      ...(fit.cutInside ? [`Cut: the row has more attributes than fit in about ${VIEW_BUDGET.toLocaleString('en')} characters; name the ones you need with attributes, or read the full document (${uri}).`] : []),
+      ...(taken < rows.length ? [`Cut: ${rows.length - taken} more row(s) of this page did not fit in about ${VIEW_BUDGET.toLocaleString('en')} characters.`] : []),
+      ...(next ? [`More: call again with the same arguments and next_token="${next}"${keys ? '' : '; attributes=[…] gives a compact table instead'}.`] : []),
+    ];
     return {
-      text: `${header}\n${formatSummary(summary)}`,
-      structured: { image_set_id: args.image_set_id, ...(args.version_id && { version_id: args.version_id }), document_bytes: bytes, ...summary, resource_uri: uri },
-      content: [{ type: 'resource_link' as const, uri, name: `metadata-${args.image_set_id}${args.version_id ? `-v${args.version_id}` : ''}.json`, mimeType: 'application/json', description: `The full metadata document (${bytes} bytes)` }],
+      text: lines.join('\n'),
+      structured: {
+        ...base,
+        level,
+        rows: shownRows,
+        total_rows: view.total,
+        ...(view.missing.length && { missing_attributes: view.missing }),
+        ...(truncated && { truncated: true }),
+        ...(next && { next_token: next }),
+      },
+      content: [link],
     };
   },
 });
+
+/** A row with only as many attributes as fit in `budget` characters of JSON. */
+function trimAttributes(row: ViewRow, budget: number): ViewRow {
+  const attributes: Record<string, unknown> = {};
+  let used = 0;
+  for (const [key, value] of Object.entries(row.attributes)) {
+    used += key.length + JSON.stringify(value ?? null).length + 4;
+    if (used > budget) break;
+    attributes[key] = value;
+  }
+  return { ...row, attributes };
+}
 
 // ---- frames ------------------------------------------------------------------------------------------------------
 
@@ -364,7 +508,7 @@ export const getImageFrame = defineTool({
   name: 'get_image_frame',
   title: 'Get image frame',
   description:
-    'Shows one frame as an image you can look at: the stored pixel data (usually HTJ2K) is decoded, the modality LUT and a window applied (the request\'s, a preset, the instance\'s own, or auto), and a PNG returned, downscaled to max_size on its long edge (under 1 MB). The caption names the instance, size and window, and says whether the decoded pixels match the checksum HealthImaging recorded. format "raw" returns the stored codestream instead. Frame IDs come from get_image_set_metadata.',
+    'Shows one frame as an image you can look at: the stored pixel data (usually HTJ2K) is decoded, the modality LUT and a window applied (the request\'s, a preset, the instance\'s own, or auto), and a PNG returned, downscaled to max_size on its long edge (under 1 MB). The caption names the instance, size and window, and says whether the decoded pixels match the checksum HealthImaging recorded. format "raw" returns the stored codestream instead. save_to saves the full-resolution PNG (or, with raw, the codestream) to a file in an allowed directory instead of returning it, and gives its path and size. Frame IDs come from get_image_set_metadata.',
   toolset: 'image_sets',
   inputSchema: {
     datastore_id: datastoreId,
@@ -373,6 +517,13 @@ export const getImageFrame = defineTool({
     ...windowFields('for this frame'),
     max_size: z.number().int().min(32).max(4096).default(DEFAULT_MAX_SIZE).describe(`Longest edge of the PNG in pixels (default ${DEFAULT_MAX_SIZE})`),
     format: z.enum(['png', 'raw']).default('png').describe('png: a rendered image (default); raw: the stored bytes as an embedded resource'),
+    save_to: z
+      .string()
+      .min(1)
+      .max(4096)
+      .optional()
+      .describe('Save to this file instead of returning the image: a path inside an allowed directory (--allow-dir, or the client\'s roots over stdio). png saves the full-resolution rendering (max_size ignored), raw the stored codestream'),
+    overwrite: z.boolean().default(false).describe('With save_to: replace an existing file (default: refuse)'),
   },
   outputSchema: {
     image_frame_id: z.string(),
@@ -389,10 +540,14 @@ export const getImageFrame = defineTool({
     window: z.object({ center: z.number(), width: z.number(), source: z.string() }).nullable().optional(),
     checksum_ok: z.boolean().optional(),
     embedded: z.boolean().optional(),
+    saved_path: z.string().optional().describe('Where the file was saved (save_to)'),
+    saved_bytes: z.number().optional(),
   },
   annotations: READ,
-  async handler(args, { client, config, signal }) {
+  async handler(args, { client, config, files, signal }) {
     const window = windowRequest(args);
+    // Checked before anything is read, so that a path that cannot be written costs nothing.
+    const target = args.save_to === undefined ? undefined : await files.resolveWritable(args.save_to, { overwrite: args.overwrite });
     const res = await client.send(
       new GetImageFrameCommand({ datastoreId: args.datastore_id, imageSetId: args.image_set_id, imageFrameInformation: { imageFrameId: args.image_frame_id } }),
       { abortSignal: signal },
@@ -400,6 +555,13 @@ export const getImageFrame = defineTool({
     const bytes = await res.imageFrameBlob!.transformToByteArray();
     const contentType = res.contentType ?? 'application/octet-stream';
 
+    if (args.format === 'raw' && target !== undefined) {
+      await files.writeAtomic(target, bytes);
+      return {
+        text: `Frame ${args.image_frame_id}: the stored codestream (${contentType}, ${bytes.length} bytes) saved to ${target}.`,
+        structured: { image_frame_id: args.image_frame_id, format: 'raw' as const, content_type: contentType, bytes: bytes.length, saved_path: target, saved_bytes: bytes.length },
+      };
+    }
     if (args.format === 'raw') {
       const embedded = bytes.length <= config.maxFrameBytes;
       const uri = `healthimaging://datastores/${args.datastore_id}/image-sets/${args.image_set_id}/frames/${args.image_frame_id}`;
@@ -416,13 +578,19 @@ export const getImageFrame = defineTool({
     const attributes = frameAttributes(located.attributes, located.frameIndex);
     const decoded = await decodeFrame(bytes, located.storedTransferSyntaxUID, geometryOf(attributes));
     const checksumOk = located.checksum === undefined ? undefined : crc32(decoded.pixels) === located.checksum;
-    const rendered = renderFrame(decoded, attributes, { ...(window !== undefined && { window }), maxSize: args.max_size });
+    // Saved PNGs keep the full resolution, whatever their size; inline ones are held to max_size and 1 MB.
+    const rendered = renderFrame(decoded, attributes, {
+      ...(window !== undefined && { window }),
+      ...(target !== undefined ? { maxSize: Math.max(decoded.width, decoded.height), maxBytes: Number.MAX_SAFE_INTEGER } : { maxSize: args.max_size }),
+    });
+    if (target !== undefined) await files.writeAtomic(target, rendered.png);
     const shownWindow = rendered.window ? `window ${rendered.window.center}/${rendered.window.width} (${rendered.window.source})` : 'colour as stored';
     const caption = [
       `Frame ${args.image_frame_id}: frame ${located.frameIndex + 1} of instance ${located.sopInstanceUID} (series ${located.seriesInstanceUID}).`,
       `${rendered.sourceWidth}×${rendered.sourceHeight} ${transferSyntaxName(located.storedTransferSyntaxUID)} (${kb(bytes.length)}) → ${rendered.width}×${rendered.height} PNG (${kb(rendered.png.length)}), ${shownWindow}.`,
       checksumOk === undefined ? 'No checksum recorded for this frame.' : checksumOk ? 'Decoded pixels match the recorded CRC32.' : `WARNING: the decoded pixels do not match the recorded CRC32 (${located.checksum}); the stored frame may be corrupt.`,
       ...rendered.notes,
+      ...(target !== undefined ? [`Saved to ${target} (${rendered.png.length} bytes); not attached.`] : []),
     ].join('\n');
     return {
       text: caption,
@@ -440,8 +608,9 @@ export const getImageFrame = defineTool({
         rendered_height: rendered.height,
         window: rendered.window && { center: rendered.window.center, width: rendered.window.width, source: rendered.window.source },
         ...(checksumOk !== undefined && { checksum_ok: checksumOk }),
+        ...(target !== undefined && { saved_path: target, saved_bytes: rendered.png.length }),
       },
-      content: [{ type: 'image' as const, data: Buffer.from(rendered.png).toString('base64'), mimeType: 'image/png' }],
+      ...(target === undefined && { content: [{ type: 'image' as const, data: Buffer.from(rendered.png).toString('base64'), mimeType: 'image/png' }] }),
     };
   },
 });
@@ -458,6 +627,12 @@ const changeShape = z.object({
   before: z.unknown().optional(),
   after: z.unknown().optional(),
 });
+
+/** A change with long values cut, like the metadata views'. */
+function clipChange(change: MetadataChange): MetadataChange {
+  if (change.kind !== 'attribute') return change;
+  return { ...change, before: change.before === ABSENT ? ABSENT : clip(change.before), after: change.after === ABSENT ? ABSENT : clip(change.after) };
+}
 
 /** A change as JSON: an absent side is left out rather than encoded as a value. */
 function changeJson(change: MetadataChange): z.infer<typeof changeShape> {
@@ -490,14 +665,24 @@ export const compareImageSetVersions = defineTool({
       fetchMetadata(client, ref(args.from_version_id), { maxBytes: config.maxMetadataBytes, signal }),
       fetchMetadata(client, ref(toVersion), { maxBytes: config.maxMetadataBytes, signal }),
     ]);
-    const changes = diffDocuments(before.document, after.document);
-    const shown = changes.slice(0, args.max_changes);
+    const changes = diffDocuments(before.document, after.document).map(clipChange);
+    const candidates = changes.slice(0, args.max_changes);
+    // Whole changes, text line and structured copy, while they fit the budget.
+    const fit = fitChunks(candidates.map((c) => [formatChange(c), JSON.stringify(changeJson(c))]), VIEW_BUDGET);
+    const shown = candidates.slice(0, Math.max(fit.taken, Math.min(1, candidates.length)));
+    const more = changes.length - shown.length;
     const text = [
       changes.length === 0
         ? `Versions ${args.from_version_id} and ${toVersion} of ${args.image_set_id} have the same metadata.`
         : `${changes.length} change(s) from version ${args.from_version_id} to ${toVersion} of ${args.image_set_id}:`,
       ...shown.map(formatChange),
-      ...(changes.length > shown.length ? [`… ${changes.length - shown.length} more; raise max_changes (up to 500) to see them.`] : []),
+      ...(more > 0
+        ? [
+            shown.length < candidates.length
+              ? `… ${more} more: the list stops at about ${VIEW_BUDGET.toLocaleString('en')} characters. Compare closer versions, or read both documents (${metadataUri(args.datastore_id, args.image_set_id, args.from_version_id)} and …/versions/${toVersion}/metadata).`
+              : `… ${more} more; raise max_changes (up to 500) to see them.`,
+          ]
+        : []),
     ].join('\n');
     return {
       text,

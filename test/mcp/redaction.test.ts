@@ -83,6 +83,9 @@ async function exerciseEverything(h: McpHarness): Promise<Output[]> {
   await call('get_image_set', set);
   const summary = structured<{ instances: Array<{ frame_ids: string[] }>; series: Array<{ series_instance_uid: string }> }>(await call('get_image_set_metadata', set));
   const frame = summary.instances[0]!.frame_ids[0]!;
+  await call('get_image_set_metadata', { ...set, level: 'instance', max_instances: 3 });
+  await call('get_image_set_metadata', { ...set, attributes: ['PatientName', '00100020', 'OtherPatientIDsSequence', 'RequestAttributesSequence', '00091001', 'PatientAddress'], format: 'json' });
+  await call('get_image_set_metadata', { ...set, level: 'patient' });
   await call('get_image_frame', { ...set, image_frame_id: frame });
   await call('get_image_frame', { ...set, image_frame_id: frame, format: 'raw' });
   await call('get_contact_sheet', { ...set, max_frames: 3, tile_size: 32 });

@@ -1,0 +1,43 @@
+/** The pure parts of the metadata views: attribute names, cells, and fitting rows into a budget. */
+import { describe, expect, it } from 'vitest';
+import { attributeKey, cell, defaultLevel, fitChunks, MAX_VALUE_CHARS } from '../../src/dicom/metadata-view.js';
+
+describe('attributeKey', () => {
+  it('accepts keywords and tags in the usual spellings, and refuses anything else', () => {
+    expect(attributeKey('PatientName')).toBe('PatientName');
+    expect(attributeKey('00100010')).toBe('PatientName');
+    expect(attributeKey('(0010,0010)')).toBe('PatientName');
+    expect(attributeKey('0020,0013')).toBe('InstanceNumber');
+    expect(attributeKey('00091001')).toBe('00091001');
+    expect(attributeKey('0029105a')).toBe('0029105A');
+    expect(() => attributeKey('PatientNmae')).toThrow(/neither a DICOM keyword/);
+  });
+
+  it('defaults the level to the deepest among the attributes', () => {
+    expect(defaultLevel(['PatientName'])).toBe('patient');
+    expect(defaultLevel(['PatientName', 'StudyDate'])).toBe('study');
+    expect(defaultLevel(['Modality', 'PatientID'])).toBe('series');
+    expect(defaultLevel(['PatientName', '00091001'])).toBe('instance');
+  });
+});
+
+describe('cell', () => {
+  it('shows multi-values, sequences, empties and long values compactly', () => {
+    expect(cell(['1', '0 '])).toBe('1\\0');
+    expect(cell([{ A: 1 }, { A: 2 }])).toBe('[sequence, 2 item(s)]');
+    expect(cell(null)).toBe('(empty)');
+    expect(cell('a\nb')).toBe('a b');
+    const long = cell('x'.repeat(MAX_VALUE_CHARS + 50));
+    expect(long).toBe(`${'x'.repeat(MAX_VALUE_CHARS)}… (${MAX_VALUE_CHARS + 50} chars)`);
+  });
+});
+
+describe('fitChunks', () => {
+  it('takes whole chunks while they fit, and cuts only a first chunk that alone is too big', () => {
+    const chunks = [['aaaa'], ['bbbb'], ['cccc']];
+    expect(fitChunks(chunks, 10)).toEqual({ lines: ['aaaa', 'bbbb'], taken: 2, cutInside: false });
+    expect(fitChunks(chunks, 100)).toEqual({ lines: ['aaaa', 'bbbb', 'cccc'], taken: 3, cutInside: false });
+    expect(fitChunks([['head', 'line-1', 'line-2']], 13)).toEqual({ lines: ['head', 'line-1'], taken: 1, cutInside: true });
+    expect(fitChunks([], 10)).toEqual({ lines: [], taken: 0, cutInside: false });
+  });
+});
