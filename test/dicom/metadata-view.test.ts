@@ -41,3 +41,20 @@ describe('fitChunks', () => {
     expect(fitChunks([], 10)).toEqual({ lines: [], taken: 0, cutInside: false });
   });
 });
+
+describe('summarizeMetadata', () => {
+  it('lists a page of instances from an offset and at most maxSeries series, counting them all', async () => {
+    const { summarizeMetadata, formatSummary } = await import('../../src/dicom/summary.js');
+    const instance = (n: number) => ({ DICOM: { InstanceNumber: String(n) }, DICOMVRs: {}, StoredTransferSyntaxUID: '1.2.840.10008.1.2.4.202', ImageFrames: [{ ID: `f${n}`, PixelDataChecksumFromBaseToFullResolution: [], MinPixelValue: 0, MaxPixelValue: 1, FrameSizeInBytes: 1 }] });
+    const series = Object.fromEntries(Array.from({ length: 25 }, (_, s) => [`1.2.${s}`, { DICOM: { Modality: 'CT' }, Instances: Object.fromEntries([1, 2].map((n) => [`1.2.${s}.${n}`, instance(n)])) }]));
+    const doc = { SchemaVersion: '1.1', DatastoreID: 'd', ImageSetID: 'i', Patient: { DICOM: {} }, Study: { DICOM: {}, Series: series } };
+    const summary = summarizeMetadata(doc, { maxInstances: 3, offset: 4, maxSeries: 20 });
+    expect(summary.series).toHaveLength(20);
+    expect(summary.series_count).toBe(25);
+    expect(summary.instance_count).toBe(50);
+    expect(summary.instances.map((i) => i.sop_instance_uid)).toEqual(['1.2.2.1', '1.2.2.2', '1.2.3.1']);
+    const text = formatSummary(summary);
+    expect(text).toContain('… and 5 more series');
+    expect(text).toContain('Instances 5–7 of 50');
+  });
+});

@@ -34,7 +34,7 @@ export interface ImportResult {
 }
 
 /** Writes `files` under a fresh S3 prefix, runs an import job and waits for it to end. */
-export async function importFiles(client: MedicalImagingClient, dataDir: string, datastoreId: string, files: Record<string, Uint8Array>): Promise<ImportResult> {
+export async function importFiles(client: MedicalImagingClient, dataDir: string, datastoreId: string, files: Record<string, Uint8Array>, options: { timeoutMs?: number } = {}): Promise<ImportResult> {
   const prefix = randomUUID().slice(0, 8);
   const inputS3Uri = `s3://test-input/${prefix}/`;
   await putFiles(dataDir, inputS3Uri, files);
@@ -44,7 +44,7 @@ export async function importFiles(client: MedicalImagingClient, dataDir: string,
   const done = await waitFor(
     () => client.send(new GetDICOMImportJobCommand({ datastoreId, jobId: started.jobId })),
     (r) => r.jobProperties?.jobStatus === 'COMPLETED' || r.jobProperties?.jobStatus === 'FAILED',
-    60_000,
+    options.timeoutMs ?? 60_000,
     'import job to end',
   );
   const p = done.jobProperties!;

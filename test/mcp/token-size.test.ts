@@ -44,7 +44,8 @@ beforeAll(async () => {
     const [bytes] = syntheticCtSeries({ patientName: `SMALL^${i}`, patientId: `SMALL-${i}`, slices: 1, rows: 8, columns: 8, seed: 100 + i });
     files[`small/${i}.dcm`] = bytes!;
   }
-  const job = await importFiles(local.client, local.dataDir, ds, files);
+  // A bound, not a speed target: 2,030 files on a busy machine.
+  const job = await importFiles(local.client, local.dataDir, ds, files, { timeoutMs: 200_000 });
   expect(job.jobStatus).toBe('COMPLETED');
   jobId = job.jobId;
   h = await connectMcp({}, { local });
