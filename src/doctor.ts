@@ -47,6 +47,8 @@ export interface DoctorOptions {
   target: ClientTarget;
   /** How the backend is described to people (e.g. "the embedded local HealthImaging service (data in …)"). */
   backendDescription: string;
+  /** Names of the exposed tools whose permissions to check (default: those the configuration exposes). */
+  exposedTools?: readonly string[];
   /** Per request; doctor should never hang on an unreachable endpoint. */
   timeoutMs?: number;
   nodeVersion?: string;
@@ -111,7 +113,7 @@ export function checkNode(version: string): CheckResult {
 }
 
 /** A DICOMweb read at the endpoint, signed with the SDK client's own credentials and region. */
-async function dicomwebGet(client: MedicalImagingClient, endpoint: string, path: string, query: Record<string, string>, signal: AbortSignal): Promise<Response> {
+async function dicomwebGet(client: MedicalImagingClient, endpoint: string, path: string, query: Record<string, string>, signal: AbortSignal, accept = 'application/dicom+json'): Promise<Response> {
   const url = new URL(path, endpoint);
   const request = new HttpRequest({
     method: 'GET',
@@ -120,7 +122,7 @@ async function dicomwebGet(client: MedicalImagingClient, endpoint: string, path:
     ...(url.port && { port: Number(url.port) }),
     path: url.pathname,
     query,
-    headers: { host: url.host, accept: 'application/dicom+json' },
+    headers: { host: url.host, accept },
   });
   const signer = new SignatureV4({ credentials: client.config.credentials, region: await client.config.region(), service: 'medical-imaging', sha256: Hash.bind(null, 'sha256') });
   const signed = await signer.sign(request);
@@ -156,8 +158,9 @@ export async function runDoctor(options: DoctorOptions): Promise<CheckResult[]> 
 
   add(checkNode(options.nodeVersion ?? process.versions.node));
 
-  const tools = selectTools(ALL_TOOLS, config);
-  const writes = tools.filter((t) => !t.annotations.readOnlyHint);
+  const tools = options.exposedTools ?? selectTools(ALL_TOOLS, config).map((t) => t.name);
+  // A tool writes when it needs a write action (test/docs/iam.test.ts keeps this in step with readOnlyHint).
+  const writes = tools.filter((name) => healthImagingActionsOf(name).some((a) => !READ_ACTIONS.has(a)));
   add({
     status: tools.length ? 'ok' : 'fail',
     title: `Configuration: backend ${config.backend}, ${tools.length} tools exposed (${writes.length} that write)${config.datastoreIds ? `, confined to ${config.datastoreIds.length} datastore(s)` : ''}`,
@@ -193,8 +196,8 @@ export async function runDoctor(options: DoctorOptions): Promise<CheckResult[]> 
 
   // Reachability: the first call also proves that the endpoint accepts the credentials.
   const endpointShown = options.target.endpoint ?? config.endpointUrl ?? `https://medical-imaging.${region}.amazonaws.com`;
-  const needed = new Set<HealthImagingAction>(tools.flatMap((t) => healthImagingActionsOf(t.name)));
-  const toolsFor = (action: HealthImagingAction) => tools.filter((t) => healthImagingActionsOf(t.name).includes(action)).map((t) => t.name);
+  const needed = new Set<HealthImagingAction>(tools.flatMap(healthImagingActionsOf));
+  const toolsFor = (action: HealthImagingAction) => tools.filter((name) => healthImagingActionsOf(name).includes(action));
   const deniedFix = (action: HealthImagingAction, resource: string) => {
     const affected = toolsFor(action);
     return [
@@ -251,14 +254,14 @@ export async function runDoctor(options: DoctorOptions): Promise<CheckResult[]> 
       add({
         status: 'warn',
         title: 'No ACTIVE datastore to check the datastore permissions against',
-        details: [writes.some((t) => t.name === 'create_datastore') ? 'Create one (create_datastore), then run doctor again.' : 'Create one (aws medical-imaging create-datastore), or pass --datastore-ids.'],
+        details: [writes.includes('create_datastore') ? 'Create one (create_datastore), then run doctor again.' : 'Create one (aws medical-imaging create-datastore), or pass --datastore-ids.'],
       });
     }
   }
 
   for (const datastoreId of targets) await checkDatastore(datastoreId);
   if (writes.length) {
-    const writeActions = [...new Set(writes.flatMap((t) => healthImagingActionsOf(t.name)).filter((a) => !READ_ACTIONS.has(a)))];
+    const writeActions = [...new Set(writes.flatMap(healthImagingActionsOf).filter((a) => !READ_ACTIONS.has(a)))];
     add({
       status: 'skip',
       title: `Write permissions not checked (only writing could prove them): ${writeActions.map((a) => `medical-imaging:${a}`).join(', ')}`,
@@ -367,10 +370,28 @@ export async function runDoctor(options: DoctorOptions): Promise<CheckResult[]> 
     try {
       const studies = await get('/studies', { limit: '1' });
       add({ status: 'ok', title: `DICOMweb: ${endpoint} answers; medical-imaging:SearchDICOMStudies on ${label}: ${studies.length ? 'found a study' : 'no studies'}` });
-      const study = studies[0]?.['0020000D']?.Value?.[0];
-      if (typeof study !== 'string') return;
-      if (needed.has('SearchDICOMSeries')) await probe('SearchDICOMSeries', `datastore ${datastoreId}`, () => get(`/studies/${study}/series`, { limit: '1' }), (r) => `${r.length} series`);
-      if (needed.has('SearchDICOMInstances')) await probe('SearchDICOMInstances', `datastore ${datastoreId}`, () => get(`/studies/${study}/instances`, { limit: '1' }), (r) => `${r.length} instance(s)`);
+      // Walk down one study → series → instance, calling only what the exposed tools use (and the searches that
+      // lead there, whose denial is then only a warning).
+      const study = uidOf(studies[0], '0020000D');
+      const below: HealthImagingAction[] = ['SearchDICOMSeries', 'SearchDICOMInstances', 'GetDICOMSeriesMetadata', 'GetDICOMInstanceMetadata', 'GetDICOMInstance'];
+      if (!study || !below.some((a) => needed.has(a))) return;
+      const resource = `datastore ${datastoreId}`;
+      const series = uidOf((await probe('SearchDICOMSeries', resource, () => get(`/studies/${study}/series`, { limit: '1' }), (r) => `${r.length} series`))?.[0], '0020000E');
+      if (!series) return;
+      const seriesPath = `/studies/${study}/series/${series}`;
+      if (needed.has('GetDICOMSeriesMetadata')) await probe('GetDICOMSeriesMetadata', resource, () => get(`${seriesPath}/metadata`), (r) => `${r.length} instance(s)`);
+      const instance = uidOf((await probe('SearchDICOMInstances', resource, () => get(`${seriesPath}/instances`, { limit: '1' }), (r) => `${r.length} instance(s)`))?.[0], '00080018');
+      if (!instance) return;
+      if (needed.has('GetDICOMInstanceMetadata')) await probe('GetDICOMInstanceMetadata', resource, () => get(`${seriesPath}/instances/${instance}/metadata`), () => 'read');
+      if (needed.has('GetDICOMInstance')) {
+        await probe('GetDICOMInstance', resource, async () => {
+          const res = await dicomwebGet(client, endpoint, `/datastore/${datastoreId}${seriesPath}/instances/${instance}`, {}, timeout(), 'application/dicom; transfer-syntax=*');
+          if (!res.ok) throw await dicomwebError(res);
+          // The headers are the answer; the instance itself is not needed.
+          await res.body?.cancel();
+          return res.headers.get('content-type') ?? '?';
+        }, (type) => type);
+      }
     } catch (err) {
       const kind = classify(err);
       const status: CheckStatus = usesDicomweb || needed.has('SearchDICOMStudies') ? 'fail' : 'warn';
@@ -384,6 +405,12 @@ export async function runDoctor(options: DoctorOptions): Promise<CheckResult[]> 
       }
     }
   }
+}
+
+/** The first value of a DICOM JSON attribute that holds a UID. */
+function uidOf(dataset: Record<string, { Value?: unknown[] }> | undefined, tag: string): string | undefined {
+  const value = dataset?.[tag]?.Value?.[0];
+  return typeof value === 'string' ? value : undefined;
 }
 
 function firstFrameId(document: { Study?: { Series?: Record<string, { Instances?: Record<string, { ImageFrames?: Array<{ ID?: string }> }> }> } }): string | undefined {

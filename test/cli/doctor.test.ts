@@ -9,8 +9,10 @@ import type { AddressInfo } from 'node:net';
 import { rmSync } from 'node:fs';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { healthImagingActionsOf } from '../../src/aws/iam.js';
-import { checkNode } from '../../src/doctor.js';
+import { createMedicalImagingClient } from '../../src/aws/client.js';
+import { ANNOUNCED_TOOLS, healthImagingActionsOf } from '../../src/aws/iam.js';
+import { loadConfig } from '../../src/config.js';
+import { checkNode, exitCodeOf, formatReport, runDoctor } from '../../src/doctor.js';
 import { ALL_TOOLS } from '../../src/tools/index.js';
 import { DEFAULT_LOCAL_CREDENTIALS } from '../../src/local/service.js';
 import { startTestService, tempDir, type TestService } from '../helpers/local.js';
@@ -66,6 +68,28 @@ describe('doctor', () => {
     const run = await doctor(['--backend', 'azure']);
     expect(run.code).toBe(2);
     expect(run.stderr).toContain('--backend (HEALTHIMAGING_MCP_BACKEND)');
+  });
+
+  it('walks DICOMweb from a study down to one instance for the DICOMweb tools', async () => {
+    const local = await startTestService({ seedDemo: true });
+    const target = { endpoint: local.service.endpoint, credentials: local.service.credentials };
+    const config = loadConfig({ backend: 'aws', region: 'us-east-1', allowWrite: true }, {});
+    const client = createMedicalImagingClient(config, target);
+    try {
+      // Every tool of the IAM map, the DICOMweb ones included whether or not they are merged yet.
+      const exposedTools = [...new Set([...ALL_TOOLS.map((t) => t.name), ...ANNOUNCED_TOOLS])];
+      const results = await runDoctor({ config, client, target, backendDescription: 'the local test service', exposedTools });
+      const report = formatReport(results);
+      for (const action of ['SearchDICOMSeries', 'GetDICOMSeriesMetadata', 'SearchDICOMInstances', 'GetDICOMInstanceMetadata', 'GetDICOMInstance']) {
+        expect(report).toMatch(new RegExp(`^✓ medical-imaging:${action} on datastore \\w{32}: `, 'm'));
+      }
+      expect(report).toMatch(/^✓ medical-imaging:GetDICOMInstance on datastore \w{32}: application\/dicom/m);
+      expect(report).toMatch(/^- Write permissions not checked .*medical-imaging:StoreDICOM\b/m);
+      expect(exitCodeOf(results)).toBe(0);
+    } finally {
+      client.destroy();
+      await local.stop();
+    }
   });
 
   it('refuses an old Node.js', () => {
