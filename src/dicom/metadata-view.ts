@@ -40,8 +40,10 @@ export interface ViewRow {
   sop_instance_uid?: string;
   instance_number?: number;
   frame_count?: number;
-  /** The instance's frame IDs (for get_image_frame); all of them when one instance is asked for, else the first few. */
+  /** The instance's frame IDs (for get_image_frame): the first few, or a page of them when one instance is asked for. */
   frame_ids?: string[];
+  /** Index of the first frame in frame_ids (0-based). */
+  frame_offset?: number;
   attributes: DicomAttributes;
 }
 
@@ -55,7 +57,12 @@ export interface ViewRequest {
   offset: number;
   /** Most rows to return. */
   limit: number;
+  /** With sopInstanceUid: the first frame ID to list (frames page instead of rows). */
+  frameOffset?: number;
 }
+
+/** Frame IDs listed per page when one instance is asked for. */
+export const MAX_FRAME_IDS = 100;
 
 export interface View {
   rows: ViewRow[];
@@ -112,7 +119,9 @@ export function viewMetadata(doc: ImageSetMetadataDocument, request: ViewRequest
           sop_instance_uid: sop,
           instance_number: instanceNumber(inst.DICOM),
           frame_count: inst.ImageFrames.length,
-          frame_ids: inst.ImageFrames.slice(0, request.sopInstanceUid !== undefined ? undefined : 3).map((f) => f.ID),
+          ...(request.sopInstanceUid !== undefined
+            ? { frame_ids: inst.ImageFrames.slice(request.frameOffset ?? 0, (request.frameOffset ?? 0) + MAX_FRAME_IDS).map((f) => f.ID), frame_offset: request.frameOffset ?? 0 }
+            : { frame_ids: inst.ImageFrames.slice(0, 3).map((f) => f.ID) }),
           attributes: pick([inst.DICOM, se.DICOM, study, patient], keys),
         });
       }
@@ -147,7 +156,9 @@ export function cell(value: unknown): string {
 
 const rowLabel = (row: ViewRow): string =>
   row.level === 'instance'
-    ? `Instance #${row.instance_number ?? '?'} ${row.sop_instance_uid} (${row.frame_count} frame(s): ${row.frame_ids!.join(', ')}${row.frame_count! > row.frame_ids!.length ? ', …' : ''})`
+    ? row.frame_offset !== undefined && row.frame_count! > row.frame_ids!.length
+      ? `Instance #${row.instance_number ?? '?'} ${row.sop_instance_uid} (${row.frame_count} frame(s); frames ${row.frame_offset + 1}–${row.frame_offset + row.frame_ids!.length}: ${row.frame_ids!.join(', ')})`
+      : `Instance #${row.instance_number ?? '?'} ${row.sop_instance_uid} (${row.frame_count} frame(s): ${row.frame_ids!.join(', ')}${row.frame_count! > row.frame_ids!.length ? ', …' : ''})`
     : row.level === 'series'
       ? `Series ${row.series_instance_uid}`
       : row.level === 'patient'

@@ -132,6 +132,7 @@ export function formatSummary(summary: MetadataSummary): string {
       (i) =>
         `  #${i.instance_number ?? '?'} ${i.sop_instance_uid}${i.rows ? ` ${i.columns}×${i.rows}` : ''}, ${i.frame_count} frame(s): ${i.frame_ids.join(', ')}${i.frame_count > i.frame_ids.length ? ', …' : ''}`,
     ),
+    ...(summary.instances.some((i) => i.frame_count > i.frame_ids.length) ? ['All frame IDs of an instance: call again with its sop_instance_uid.'] : []),
   ];
   return lines.join('\n');
 }

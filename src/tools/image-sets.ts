@@ -282,6 +282,7 @@ const viewRowShape = z.object({
   instance_number: z.number().optional(),
   frame_count: z.number().optional(),
   frame_ids: z.array(z.string()).optional(),
+  frame_offset: z.number().optional(),
   attributes: z.record(z.string(), z.unknown()),
 });
 
@@ -316,7 +317,7 @@ const metadataInput = {
     .optional()
     .describe('Only these attributes, as keywords or tags (e.g. ["PatientName", "SliceThickness", "00180050", "(0020,0013)"]); values are looked up at their own level, so instance rows can show patient and series attributes too. Without level, the view is at the deepest level among them'),
   series_instance_uid: uid.optional().describe('Only this series'),
-  sop_instance_uid: uid.optional().describe('Only this instance (with all its frame IDs)'),
+  sop_instance_uid: uid.optional().describe('Only this instance, with its frame IDs (100 per page)'),
   max_instances: z.number().int().min(1).max(100).default(10).describe('Instances (or series) per page (default 10)'),
   next_token: nextToken.optional(),
   format: z.enum(['table', 'json']).default('table').describe('table: compact text (default); json: the rows as JSON text'),
@@ -428,7 +429,17 @@ export const getImageSetMetadata = defineTool({
       };
     }
 
-    const view = viewMetadata(document, { level, attributes: keys, seriesInstanceUid: args.series_instance_uid, sopInstanceUid: args.sop_instance_uid, offset, limit: args.max_instances });
+    // One instance is one row: its frame IDs page instead.
+    const framePaging = level === 'instance' && args.sop_instance_uid !== undefined;
+    const view = viewMetadata(document, {
+      level,
+      attributes: keys,
+      seriesInstanceUid: args.series_instance_uid,
+      sopInstanceUid: args.sop_instance_uid,
+      offset: framePaging ? 0 : offset,
+      limit: args.max_instances,
+      ...(framePaging && { frameOffset: offset }),
+    });
     const rows = view.rows.map(clipValues);
     // Each row costs its text and its structured copy; keep whole rows while both fit the budget.
     const textChunks = args.format === 'json' ? formatRowsAsJson(rows) : formatRowsAsTable(rows, keys);
@@ -441,20 +452,25 @@ export const getImageSetMetadata = defineTool({
       ? (args.format === 'json' ? formatRowsAsJson(shownRows) : formatRowsAsTable(shownRows, keys).slice(header.length)).flat()
       : textChunks.slice(0, fit.taken).flat();
     const taken = shownRows.length;
-    const nextOffset = offset + taken;
+    const shownFrames = framePaging ? (shownRows[0]?.frame_ids?.length ?? 0) : 0;
+    const nextOffset = framePaging ? offset + shownFrames : offset + taken;
     const truncated = taken < rows.length || fit.cutInside;
-    const next = nextOffset < view.total ? pageToken(nextOffset, fingerprint) : undefined;
-    const paged = level === 'series' || level === 'instance';
+    const next = nextOffset < (framePaging ? (shownRows[0]?.frame_count ?? 0) : view.total) ? pageToken(nextOffset, fingerprint) : undefined;
+    const paged = (level === 'series' || level === 'instance') && !framePaging;
     const lines = [
       `${which}, ${level} level${args.series_instance_uid ? `, series ${args.series_instance_uid}` : ''}${args.sop_instance_uid ? `, instance ${args.sop_instance_uid}` : ''}${keys ? `, ${keys.length} attribute(s)` : ''}: ${
         paged ? `${view.total === 0 ? 'no rows' : `rows ${offset + 1}–${offset + taken} of ${view.total}`}` : `${Object.keys(shownRows[0]?.attributes ?? {}).length} attribute(s)`
       }; full document ${bytes} bytes at ${uri}`,
       ...header,
       ...(args.format === 'json' ? [`[${shownText.join(',\n')}]`] : shownText),
+      ...(framePaging && keys && args.format === 'table' && shownRows[0]
+        ? [`Frame IDs, frames ${offset + 1}–${offset + shownFrames} of ${shownRows[0].frame_count}: ${shownRows[0].frame_ids!.join(', ')}`]
+        : []),
       ...(view.missing.length ? [`Not present: ${view.missing.join(', ')}.`] : []),
       ...(fit.cutInside ? [`Cut: the row has more attributes than fit in about ${VIEW_BUDGET.toLocaleString('en')} characters; name the ones you need with attributes, or read the full document (${uri}).`] : []),
       ...(taken < rows.length ? [`Cut: ${rows.length - taken} more row(s) of this page did not fit in about ${VIEW_BUDGET.toLocaleString('en')} characters.`] : []),
-      ...(next ? [`More: call again with the same arguments and next_token="${next}"${keys ? '' : '; attributes=[…] gives a compact table instead'}.`] : []),
+      ...(next && framePaging ? [`More frame IDs: call again with the same arguments and next_token="${next}".`] : []),
+      ...(next && !framePaging ? [`More: call again with the same arguments and next_token="${next}"${keys ? '' : '; attributes=[…] gives a compact table instead'}.`] : []),
     ];
     return {
       text: lines.join('\n'),

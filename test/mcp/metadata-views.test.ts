@@ -1,5 +1,7 @@
 /** get_image_set_metadata's views: levels, chosen attributes, filters, paging and formats, on the demo data. */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { syntheticMultiframe } from '../../src/dicom/synthetic.js';
+import { createActiveDatastore, importFiles } from '../helpers/import.js';
 import { connectMcp, type McpHarness, textOf } from '../helpers/mcp.js';
 
 let h: McpHarness;
@@ -105,6 +107,31 @@ describe('get_image_set_metadata views', () => {
     expect(one.text).toContain(one.s.rows![0]!.frame_ids!.at(-1)!);
     const seriesOnly = await view({ image_set_id: xa, series_instance_uid: series.series_instance_uid });
     expect(seriesOnly.s.level).toBe('series');
+  });
+
+  it('pages the frame IDs of one instance with many frames', async () => {
+    const store = await createActiveDatastore(h.local.client, 'multiframe');
+    const file = syntheticMultiframe({ patientName: 'MANY^FRAMES', patientId: 'MF-1', frames: 230, rows: 8, columns: 8, seed: 5 });
+    expect((await importFiles(h.local.client, h.local.dataDir, store, { 'mf.dcm': file })).jobStatus).toBe('COMPLETED');
+    const found = await h.call('search_image_sets', { datastore_id: store });
+    const id = (found.structuredContent as { image_sets: Array<{ image_set_id: string }> }).image_sets[0]!.image_set_id;
+    const sop = ((await h.call('get_image_set_metadata', { datastore_id: store, image_set_id: id })).structuredContent as { instances: Array<{ sop_instance_uid: string }> }).instances[0]!
+      .sop_instance_uid;
+    const ids: string[] = [];
+    let token: string | undefined;
+    do {
+      const page = await h.call('get_image_set_metadata', { datastore_id: store, image_set_id: id, sop_instance_uid: sop, attributes: ['NumberOfFrames'], ...(token && { next_token: token }) });
+      const s = page.structuredContent as unknown as ViewResult & { rows: Array<Row & { frame_offset: number }> };
+      expect(s.rows[0]!.frame_offset).toBe(ids.length);
+      expect(textOf(page)).toContain(`Frame IDs, frames ${ids.length + 1}–${ids.length + s.rows[0]!.frame_ids!.length} of 230: ${s.rows[0]!.frame_ids!.join(', ')}`);
+      ids.push(...s.rows[0]!.frame_ids!);
+      if (s.next_token) expect(textOf(page)).toContain(`More frame IDs: call again with the same arguments and next_token="${s.next_token}"`);
+      token = s.next_token;
+    } while (token);
+    expect(ids).toHaveLength(230);
+    expect(new Set(ids).size).toBe(230);
+    const frame = await h.call('get_image_frame', { datastore_id: store, image_set_id: id, image_frame_id: ids[229] });
+    expect(textOf(frame)).toContain('frame 230 of instance');
   });
 
   it('returns the rows as JSON text with format json', async () => {
