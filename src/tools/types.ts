@@ -7,7 +7,7 @@ import type { Config } from '../config.js';
 import type { FileAccess } from '../guard/paths.js';
 
 /** The toolsets: groups of tools an operator can expose or leave out as a whole (`--toolsets`). */
-export const TOOLSETS = ['datastores', 'image_sets', 'import_jobs', 'edit', 'delete', 'tags'] as const;
+export const TOOLSETS = ['datastores', 'image_sets', 'import_jobs', 'edit', 'delete', 'tags', 'dicomweb'] as const;
 export type Toolset = (typeof TOOLSETS)[number];
 
 export interface ToolAnnotations {

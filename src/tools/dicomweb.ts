@@ -1,0 +1,685 @@
+/**
+ * Toolset `dicomweb`: HealthImaging's DICOMweb API (shared/healthimaging-api.md §4) through src/aws/dicomweb.ts.
+ * STOW-RS stores Part 10 files without an import job; QIDO-RS searches studies, series and instances; WADO-RS reads
+ * instance and series metadata and saves an instance as a Part 10 file.
+ *
+ * Files are read from and saved to the allowed directories only (ctx.files: `--allow-dir`, or the client's roots
+ * over stdio). `save_dicom_instance` changes nothing in HealthImaging but writes a file on the server's machine, so it
+ * is a write tool (hidden under --read-only, audited), though never destructive: it refuses to replace a file.
+ */
+import { promises as fs, createReadStream } from 'node:fs';
+import { Readable } from 'node:stream';
+import { SearchImageSetsCommand } from '@aws-sdk/client-medical-imaging';
+import { z } from 'zod';
+import { DicomwebClient, DicomwebError, ok, readBytes, type StoreResponse, type StoreSource } from '../aws/dicomweb.js';
+import type { Config } from '../config.js';
+import type { DicomJsonAttribute, DicomJsonDataset } from '../dicom/dicom-json.js';
+import { tagOf } from '../dicom/dicom-json.js';
+import { HEX_TAG, lookupAttribute } from '../dicom/dictionary.js';
+import { DicomParseError, parseP10 } from '../dicom/p10.js';
+import { datastoreId, imageSetId } from './fields.js';
+import { defineTool, READ, type ToolContext } from './types.js';
+
+// ---- limits -----------------------------------------------------------------------------------------------------
+
+/** HealthImaging accepts at most 1 GB per STOW-RS request (spec §4.2); a store_dicom call is one request. */
+export const MAX_STORE_BYTES = 1024 ** 3;
+/** base64 travels inside the JSON-RPC message: for a few small files only. */
+export const MAX_BASE64_BYTES = 16 * 1024 * 1024;
+export const MAX_STORE_FILES = 1000;
+/** A saved instance passes through memory once (the atomic write takes a buffer). */
+export const MAX_SAVE_BYTES = 1024 ** 3;
+const DEFAULT_MAX_CHARS = 20_000;
+
+// ---- fields -----------------------------------------------------------------------------------------------------
+
+const uid = z.string().min(1).max(64).regex(/^[0-9]+(\.[0-9]+)*$/, 'a DICOM UID (digits and dots, e.g. 1.2.840.113619.2.1)');
+const studyUid = uid.describe('StudyInstanceUID, from search_dicom_studies');
+const seriesUid = uid.describe('SeriesInstanceUID, from search_dicom_series');
+const sopUid = uid.describe('SOPInstanceUID, from search_dicom_instances');
+const retrieveImageSet = imageSetId
+  .optional()
+  .describe('Read from this image set (any, including non-primary ones); default: the primary image sets, as DICOMweb does');
+
+/** A DICOM keyword (PatientName) or tag (00100010 or (0010,0010)) the dictionary knows; normalised to the 8-hex tag. */
+const attributeKey = z
+  .string()
+  .min(1)
+  .max(64)
+  .transform((key, ctx) => {
+    const compact = key.replace(/[(),\s]/g, '');
+    const tag = HEX_TAG.test(compact) ? compact.toUpperCase() : tagOf(key);
+    if (!tag) {
+      ctx.addIssue({ code: 'custom', message: `unknown DICOM attribute '${key}': use a keyword such as PatientName or a tag such as 00100010` });
+      return z.NEVER;
+    }
+    return tag;
+  });
+
+const MATCH_KEYS = [
+  'PatientName', 'PatientID', 'PatientBirthDate', 'PatientBirthTime', 'StudyInstanceUID', 'StudyDate', 'StudyTime', 'StudyID',
+  'AccessionNumber', 'StudyDescription', 'ReferringPhysicianName', 'ModalitiesInStudy', 'SeriesInstanceUID', 'Modality',
+  'SeriesNumber', 'PerformedProcedureStepStartDate', 'PerformedProcedureStepStartTime', 'SOPClassUID', 'SOPInstanceUID',
+] as const;
+
+const match = z
+  .strictObject(Object.fromEntries(MATCH_KEYS.map((key) => [key, z.string().min(1).max(256).optional()])) as Record<(typeof MATCH_KEYS)[number], z.ZodOptional<z.ZodString>>)
+  .optional()
+  .describe(
+    'Match keys by DICOM keyword (the ones HealthImaging supports), e.g. {"PatientID":"P-1","StudyDate":"20240101-20241231"}. ' +
+      'Exact and case-sensitive; * and ? are wildcards (StudyDescription "*CHEST*"); dates and times take ranges (from-to). ' +
+      'A study matches when any of its instances does.',
+  );
+
+const searchPaging = {
+  fuzzy_matching: z.boolean().default(false).describe('PatientName matching ignores case and matches word prefixes'),
+  include_fields: z
+    .array(attributeKey)
+    .max(50)
+    .optional()
+    .describe('Extra attributes to return as columns, by keyword or tag (e.g. ["PatientSex","00180050"])'),
+  limit: z.number().int().min(1).max(1000).default(50).describe('Rows per page (HealthImaging allows up to 1,000)'),
+  offset: z.number().int().min(0).max(9000).default(0).describe('Rows to skip: pass the previous offset + limit for the next page (at most 9,000)'),
+};
+
+// ---- PHI --------------------------------------------------------------------------------------------------------
+
+/**
+ * The one hook through which every dataset these tools return passes before it is shown: with `--redact-phi`, values
+ * that identify the patient are masked. Until src/dicom/redact.ts (the PS3.15 basic profile) is available this
+ * masks the Patient module (group 0010) and the other person-identifying attributes below, in nested sequences too.
+ */
+export function redactForResult(dataset: DicomJsonDataset, config: Config): DicomJsonDataset {
+  if (!config.redactPhi) return dataset;
+  const out: DicomJsonDataset = {};
+  for (const [tag, attribute] of Object.entries(dataset)) {
+    if (identifying(tag) && (attribute.Value?.length || attribute.InlineBinary || attribute.BulkDataURI)) out[tag] = { vr: attribute.vr, Value: [REDACTED] };
+    else if (attribute.vr === 'SQ' && attribute.Value) out[tag] = { ...attribute, Value: attribute.Value.map((item) => redactForResult(item as DicomJsonDataset, config)) };
+    else out[tag] = attribute;
+  }
+  return out;
+}
+
+export const REDACTED = 'REDACTED';
+
+/** Identifying attributes outside group 0010: accession and study IDs, names of physicians and operators, institutions, dates of contact. */
+const IDENTIFYING = new Set([
+  '00080050', '00080080', '00080081', '00080090', '00080092', '00080094', '00081040', '00081048', '00081050', '00081060', '00081070',
+  '00200010', '00321032', '00380010', '00400006', '00401001', '00081010', '00181000', '00080020', '00080021', '00080022', '00080023', '0008002A',
+]);
+
+function identifying(tag: string): boolean {
+  return (tag.startsWith('0010') && tag !== '00100000') || IDENTIFYING.has(tag);
+}
+
+// ---- DICOM JSON as text -----------------------------------------------------------------------------------------
+
+const keywordOfTag = (tag: string) => lookupAttribute(tag)?.keyword ?? (Number.parseInt(tag.slice(3, 4), 16) % 2 === 1 ? 'private' : 'unknown');
+const first = (dataset: DicomJsonDataset | undefined, tag: string): unknown => dataset?.[tag]?.Value?.[0];
+
+/** One attribute's value as short text: PN by its alphabetic form, several values joined with `\`. */
+export function valueText(attribute: DicomJsonAttribute | undefined): string {
+  if (!attribute) return '';
+  if (attribute.BulkDataURI) return '<bulk data>';
+  if (attribute.InlineBinary !== undefined) return `<binary, ${Math.floor((attribute.InlineBinary.length * 3) / 4)} bytes>`;
+  if (!attribute.Value) return '';
+  if (attribute.vr === 'SQ') return `<${attribute.Value.length} item${attribute.Value.length === 1 ? '' : 's'}>`;
+  return attribute.Value.map((v) => (v !== null && typeof v === 'object' ? ((v as { Alphabetic?: string }).Alphabetic ?? JSON.stringify(v)) : String(v ?? ''))).join('\\');
+}
+
+/** A dataset as lines `(gggg,eeee) Keyword VR: value`, sequences indented below their attribute. */
+export function datasetLines(dataset: DicomJsonDataset, indent = ''): string[] {
+  const lines: string[] = [];
+  for (const tag of Object.keys(dataset).sort()) {
+    const attribute = dataset[tag]!;
+    lines.push(`${indent}(${tag.slice(0, 4)},${tag.slice(4)}) ${keywordOfTag(tag)} ${attribute.vr}: ${valueText(attribute)}`);
+    if (attribute.vr === 'SQ') {
+      (attribute.Value ?? []).forEach((item, i) => {
+        lines.push(`${indent}  item ${i + 1}:`);
+        lines.push(...datasetLines(item as DicomJsonDataset, `${indent}    `));
+      });
+    }
+  }
+  return lines;
+}
+
+/** Only the attributes asked for (top level), or all. */
+function select(dataset: DicomJsonDataset, tags: readonly string[] | undefined): DicomJsonDataset {
+  if (!tags?.length) return dataset;
+  return Object.fromEntries(tags.filter((tag) => tag in dataset).map((tag) => [tag, dataset[tag]!]));
+}
+
+/** Lines up to `maxChars`; says how many lines were left out. */
+function capLines(lines: string[], maxChars: number): { text: string; shown: number; cut: boolean } {
+  let size = 0;
+  let shown = 0;
+  for (const line of lines) {
+    if (size + line.length + 1 > maxChars) break;
+    size += line.length + 1;
+    shown++;
+  }
+  return { text: lines.slice(0, shown).join('\n'), shown, cut: shown < lines.length };
+}
+
+const maxChars = z.number().int().min(1000).max(200_000).default(DEFAULT_MAX_CHARS).describe('Largest text returned; longer output is cut and the result says what was left out');
+const attributes = z
+  .array(attributeKey)
+  .min(1)
+  .max(200)
+  .optional()
+  .describe('Return only these attributes, by keyword or tag (e.g. ["PatientName","00280010","WindowCenter"]); default: all');
+
+// ---- QIDO-RS ----------------------------------------------------------------------------------------------------
+
+interface Column {
+  header: string;
+  tag: string;
+}
+
+const col = (header: string): Column => ({ header, tag: tagOf(header)! });
+const STUDY_COLUMNS = ['StudyInstanceUID', 'StudyDate', 'PatientID', 'PatientName', 'AccessionNumber', 'ModalitiesInStudy', 'StudyDescription', 'NumberOfStudyRelatedSeries', 'NumberOfStudyRelatedInstances'].map(col);
+const SERIES_COLUMNS = ['SeriesInstanceUID', 'StudyInstanceUID', 'Modality', 'SeriesNumber', 'SeriesDescription', 'NumberOfSeriesRelatedInstances'].map(col);
+const INSTANCE_COLUMNS = ['SOPInstanceUID', 'SeriesInstanceUID', 'StudyInstanceUID', 'InstanceNumber', 'SOPClassUID', 'Rows', 'Columns', 'NumberOfFrames'].map(col);
+
+const searchOutput = {
+  datastore_id: z.string(),
+  offset: z.number(),
+  count: z.number().describe('Rows on this page'),
+  next_offset: z.number().optional().describe('Offset of the next page; absent when this page was the last'),
+  columns: z.array(z.string()),
+  rows: z.array(z.array(z.string())).describe('One row per match, values in the order of columns'),
+};
+
+type SearchArgs = { datastore_id: string; match?: Partial<Record<string, string | undefined>>; fuzzy_matching: boolean; include_fields?: string[]; limit: number; offset: number };
+
+async function qido(ctx: ToolContext, args: SearchArgs, what: string, pathName: string, columns: Column[]) {
+  const client = await DicomwebClient.forClient(ctx.config, ctx.client);
+  const extra = (args.include_fields ?? []).filter((tag) => !columns.some((c) => c.tag === tag)).map((tag) => ({ header: lookupAttribute(tag)?.keyword ?? tag, tag }));
+  const all = [...columns, ...extra];
+  const query: Record<string, string | string[]> = { limit: String(args.limit), offset: String(args.offset) };
+  for (const [key, value] of Object.entries(args.match ?? {})) if (value !== undefined) query[key] = value;
+  if (args.fuzzy_matching) query.fuzzymatching = 'true';
+  query.includefield = all.map((c) => c.tag);
+  const results = ((await client.getJson<DicomJsonDataset[]>(args.datastore_id, pathName, query, ctx.signal)) ?? []).map((row) => redactForResult(row, ctx.config));
+  const rows = results.map((row) => all.map((c) => valueText(row[c.tag])));
+  const more = results.length === args.limit;
+  const structured = {
+    datastore_id: args.datastore_id,
+    offset: args.offset,
+    count: rows.length,
+    ...(more && { next_offset: args.offset + rows.length }),
+    columns: all.map((c) => c.header),
+    rows,
+  };
+  if (!rows.length) return { text: `No ${what} match${args.offset ? ` at offset ${args.offset}` : ''}.`, structured };
+  const table = [all.map((c) => c.header).join(' | '), ...rows.map((r) => r.join(' | '))];
+  const from = args.offset + 1;
+  const footer = more ? `More may match: call again with offset=${args.offset + rows.length}.` : 'That is all.';
+  return { text: [`${what[0]!.toUpperCase()}${what.slice(1)} ${from}–${args.offset + rows.length}:`, ...table, footer].join('\n'), structured };
+}
+
+const searchStudies = defineTool({
+  name: 'search_dicom_studies',
+  title: 'Search DICOM studies (QIDO-RS)',
+  description:
+    'Finds studies in a datastore with DICOMweb QIDO-RS: one row per study (StudyInstanceUID, date, patient, accession, modalities, description, series and instance counts). ' +
+    'Matches by DICOM keywords with wildcards and date ranges; pages with limit/offset. Searches primary image sets only. ' +
+    'Next: search_dicom_series for a study\'s series; search_image_sets finds the image sets themselves.',
+  toolset: 'dicomweb',
+  inputSchema: { datastore_id: datastoreId, match, ...searchPaging },
+  outputSchema: searchOutput,
+  annotations: READ,
+  handler: (args, ctx) => qido(ctx, args, 'studies', '/studies', STUDY_COLUMNS),
+});
+
+const searchSeries = defineTool({
+  name: 'search_dicom_series',
+  title: 'Search DICOM series (QIDO-RS)',
+  description:
+    'Finds series with DICOMweb QIDO-RS, in one study (study_instance_uid) or the whole datastore: one row per series (SeriesInstanceUID, StudyInstanceUID, modality, number, description, instance count), ordered by SeriesNumber. ' +
+    'Next: search_dicom_instances or get_dicom_series_metadata.',
+  toolset: 'dicomweb',
+  inputSchema: { datastore_id: datastoreId, study_instance_uid: studyUid.optional(), match, ...searchPaging },
+  outputSchema: searchOutput,
+  annotations: READ,
+  handler: (args, ctx) => qido(ctx, args, 'series', args.study_instance_uid ? `/studies/${args.study_instance_uid}/series` : '/series', SERIES_COLUMNS),
+});
+
+const searchInstances = defineTool({
+  name: 'search_dicom_instances',
+  title: 'Search DICOM instances (QIDO-RS)',
+  description:
+    'Finds instances with DICOMweb QIDO-RS, in one series (study_instance_uid + series_instance_uid), one study, or the whole datastore: one row per instance (SOPInstanceUID, series, study, InstanceNumber, SOP class, rows, columns, frames), ordered by InstanceNumber. ' +
+    'Next: get_dicom_instance_metadata, save_dicom_instance.',
+  toolset: 'dicomweb',
+  inputSchema: { datastore_id: datastoreId, study_instance_uid: studyUid.optional(), series_instance_uid: seriesUid.optional().describe('SeriesInstanceUID (needs study_instance_uid)'), match, ...searchPaging },
+  outputSchema: searchOutput,
+  annotations: READ,
+  handler: (args, ctx) => {
+    if (args.series_instance_uid && !args.study_instance_uid) throw new DicomwebError('ValidationException', 'series_instance_uid needs study_instance_uid', 400, undefined, 'Pass the study too, or put the series in match: {"SeriesInstanceUID": "…"}.');
+    const scope = args.study_instance_uid ? `/studies/${args.study_instance_uid}${args.series_instance_uid ? `/series/${args.series_instance_uid}` : ''}` : '';
+    return qido(ctx, args, 'instances', `${scope}/instances`, INSTANCE_COLUMNS);
+  },
+});
+
+// ---- WADO-RS metadata -------------------------------------------------------------------------------------------
+
+const metadataOutput = {
+  datastore_id: z.string(),
+  instances: z.number().describe('Instances in the response'),
+  shown: z.number().describe('Instances whose attributes are in the text (all, unless the text was cut)'),
+  cut: z.boolean().describe('Whether the text was cut at max_chars'),
+  datasets: z.array(z.record(z.string(), z.unknown())).describe('The DICOM JSON of the instances shown (selected attributes only, when attributes was given)'),
+};
+
+const query = (id: string | undefined) => (id ? { imageSetId: id } : undefined);
+
+function metadataResult(datastore: string, datasets: DicomJsonDataset[], tags: string[] | undefined, limit: number, config: Config, label: (d: DicomJsonDataset, i: number) => string) {
+  const selected = datasets.map((d) => redactForResult(select(d, tags), config));
+  const lines: string[] = [];
+  const starts: number[] = [];
+  selected.forEach((dataset, i) => {
+    starts.push(lines.length);
+    if (datasets.length > 1) lines.push(label(datasets[i]!, i));
+    lines.push(...datasetLines(dataset, datasets.length > 1 ? '  ' : ''));
+  });
+  const capped = capLines(lines, limit);
+  const shown = capped.cut ? starts.filter((s) => s < capped.shown).length : selected.length;
+  const missing = tags?.filter((t) => !datasets.some((d) => t in d)) ?? [];
+  const notes = [
+    ...(missing.length ? [`Not present: ${missing.map((t) => lookupAttribute(t)?.keyword ?? t).join(', ')}.`] : []),
+    ...(capped.cut
+      ? [`Cut at ${limit} characters: ${capped.shown} of ${lines.length} lines shown${datasets.length > 1 ? ` (${shown} of ${datasets.length} instances, the last one partly)` : ''}; pass attributes to choose what to see, or raise max_chars.`]
+      : []),
+  ];
+  return {
+    text: [capped.text, ...notes].join('\n'),
+    structured: { datastore_id: datastore, instances: datasets.length, shown, cut: capped.cut, datasets: selected.slice(0, Math.max(shown, capped.cut ? 1 : 0)) },
+  };
+}
+
+const instanceMetadata = defineTool({
+  name: 'get_dicom_instance_metadata',
+  title: 'Get DICOM instance metadata (WADO-RS)',
+  description:
+    'Reads one instance\'s DICOM attributes with DICOMweb WADO-RS, as lines "(gggg,eeee) Keyword VR: value" (sequences indented; large binary values as <bulk data>). ' +
+    'Choose attributes by keyword or tag; output is cut at max_chars, saying so. For a whole series use get_dicom_series_metadata; for pixels use get_image_frame.',
+  toolset: 'dicomweb',
+  inputSchema: { datastore_id: datastoreId, study_instance_uid: studyUid, series_instance_uid: seriesUid, sop_instance_uid: sopUid, image_set_id: retrieveImageSet, attributes, max_chars: maxChars },
+  outputSchema: metadataOutput,
+  annotations: READ,
+  handler: async (args, ctx) => {
+    const client = await DicomwebClient.forClient(ctx.config, ctx.client);
+    const path = `/studies/${args.study_instance_uid}/series/${args.series_instance_uid}/instances/${args.sop_instance_uid}/metadata`;
+    const datasets = (await client.getJson<DicomJsonDataset[]>(args.datastore_id, path, query(args.image_set_id), ctx.signal)) ?? [];
+    return metadataResult(args.datastore_id, datasets, args.attributes, args.max_chars, ctx.config, () => '');
+  },
+});
+
+const seriesMetadata = defineTool({
+  name: 'get_dicom_series_metadata',
+  title: 'Get DICOM series metadata (WADO-RS)',
+  description:
+    'Reads the DICOM attributes of every instance of a series with DICOMweb WADO-RS, one block per instance (ordered as the server returns them). ' +
+    'A series can have thousands of instances: pass attributes (e.g. ["InstanceNumber","SliceLocation","ImagePositionPatient"]) to get a compact table-like view; output is cut at max_chars, saying how many instances were shown.',
+  toolset: 'dicomweb',
+  inputSchema: { datastore_id: datastoreId, study_instance_uid: studyUid, series_instance_uid: seriesUid, image_set_id: retrieveImageSet, attributes, max_chars: maxChars },
+  outputSchema: metadataOutput,
+  annotations: READ,
+  handler: async (args, ctx) => {
+    const client = await DicomwebClient.forClient(ctx.config, ctx.client);
+    const path = `/studies/${args.study_instance_uid}/series/${args.series_instance_uid}/metadata`;
+    const datasets = (await client.getJson<DicomJsonDataset[]>(args.datastore_id, path, query(args.image_set_id), ctx.signal)) ?? [];
+    const label = (d: DicomJsonDataset, i: number) => `Instance ${i + 1} of ${datasets.length}: ${String(first(d, '00080018') ?? '?')} (InstanceNumber ${String(first(d, '00200013') ?? '?')})`;
+    return metadataResult(args.datastore_id, datasets, args.attributes, args.max_chars, ctx.config, label);
+  },
+});
+
+// ---- WADO-RS instance → file ------------------------------------------------------------------------------------
+
+const TRANSFER_SYNTAX_ALIASES: Record<string, string> = {
+  explicit_vr_little_endian: '1.2.840.10008.1.2.1',
+  // HealthImaging's lossless storage format: returned as stored, without transcoding.
+  htj2k: '1.2.840.10008.1.2.4.202',
+};
+const saveInstance = defineTool({
+  name: 'save_dicom_instance',
+  title: 'Save DICOM instance to a file (WADO-RS)',
+  description:
+    'Retrieves one instance with DICOMweb WADO-RS and saves it as a DICOM Part 10 file at path, inside a directory the operator allows (--allow-dir, or the client\'s roots over stdio). ' +
+    'Uncompressed (Explicit VR Little Endian) by default, or as stored (HTJ2K) without transcoding. Never replaces an existing file. Changes nothing in HealthImaging.',
+  toolset: 'dicomweb',
+  inputSchema: {
+    datastore_id: datastoreId,
+    study_instance_uid: studyUid,
+    series_instance_uid: seriesUid,
+    sop_instance_uid: sopUid,
+    image_set_id: retrieveImageSet,
+    path: z.string().min(1).max(4096).describe('Where to save, e.g. "ct/slice-12.dcm": absolute, or relative to the first allowed directory; the directory must exist'),
+    transfer_syntax: z
+      .union([z.enum(['explicit_vr_little_endian', 'htj2k']), uid])
+      .default('explicit_vr_little_endian')
+      .describe(
+        'explicit_vr_little_endian (uncompressed, readable by every DICOM tool), htj2k (1.2.840.10008.1.2.4.202, as HealthImaging stores lossless images: no transcoding), or a transfer syntax UID the instance is stored in; an unavailable one is refused naming those available',
+      ),
+  },
+  outputSchema: { path: z.string(), bytes: z.number(), sop_instance_uid: z.string(), transfer_syntax_uid: z.string().optional() },
+  annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: false },
+  handler: async (args, ctx) => {
+    const target = await ctx.files.resolveWritable(args.path);
+    const client = await DicomwebClient.forClient(ctx.config, ctx.client);
+    const response = await client.request(args.datastore_id, {
+      path: `/studies/${args.study_instance_uid}/series/${args.series_instance_uid}/instances/${args.sop_instance_uid}`,
+      ...(args.image_set_id && { query: { imageSetId: args.image_set_id } }),
+      headers: { accept: `application/dicom; transfer-syntax=${TRANSFER_SYNTAX_ALIASES[args.transfer_syntax] ?? args.transfer_syntax}` },
+      signal: ctx.signal,
+    });
+    await ok(response);
+    const bytes = await readBytes(response.body, MAX_SAVE_BYTES);
+    const syntax = fileTransferSyntax(bytes);
+    if (syntax === undefined) throw new DicomwebError('InvalidResponse', 'the DICOMweb endpoint did not return a DICOM Part 10 file (no DICM preamble); nothing was saved', response.status, undefined);
+    await ctx.files.writeAtomic(target, bytes);
+    return {
+      text: `Saved instance ${args.sop_instance_uid} (${bytes.length} bytes, transfer syntax ${syntax || 'unknown'}) to ${target}.`,
+      structured: { path: target, bytes: bytes.length, sop_instance_uid: args.sop_instance_uid, ...(syntax && { transfer_syntax_uid: syntax }) },
+    };
+  },
+});
+
+/** The TransferSyntaxUID (0002,0010) of a P10 file's meta header; undefined when the bytes are not P10. */
+function fileTransferSyntax(bytes: Uint8Array): string | undefined {
+  if (bytes.length < 132 || Buffer.from(bytes.subarray(128, 132)).toString('latin1') !== 'DICM') return undefined;
+  const buffer = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  let at = 132;
+  while (at + 8 <= buffer.length && buffer.readUInt16LE(at) === 0x0002) {
+    const element = buffer.readUInt16LE(at + 2);
+    const vr = buffer.toString('latin1', at + 4, at + 6);
+    const long = ['OB', 'OW', 'SQ', 'UN', 'UT', 'UC', 'UR', 'OD', 'OF', 'OL', 'OV'].includes(vr);
+    const length = long ? buffer.readUInt32LE(at + 8) : buffer.readUInt16LE(at + 6);
+    const start = at + (long ? 12 : 8);
+    if (element === 0x0010) return buffer.toString('latin1', start, start + length).replace(/[\0 ]+$/, '');
+    at = start + length;
+  }
+  return '';
+}
+
+// ---- STOW-RS ----------------------------------------------------------------------------------------------------
+
+interface Candidate {
+  name: string;
+  source: StoreSource;
+  sopInstanceUID: string;
+  sopClassUID: string;
+  seriesInstanceUID: string;
+  studyInstanceUID: string;
+}
+
+interface FileFailure {
+  file: string;
+  sop_instance_uid?: string;
+  reason: string;
+  reason_code?: number;
+  /** False: refused before sending; true: the server refused it. */
+  sent: boolean;
+}
+
+/** DICOM failure reasons (PS3.4 C.4.2.1.4, PS3.18 Annex I) in words. */
+const FAILURE_REASONS: Record<number, string> = {
+  0x0110: 'processing failure',
+  0x0122: 'SOP class not supported',
+  0x0124: 'not authorized',
+  0xa700: 'out of resources',
+  0xa900: 'data set does not match the SOP class or the study',
+  0xc000: 'cannot understand (not a readable DICOM instance)',
+  0xc122: 'transfer syntax not supported',
+};
+
+const storeOutput = {
+  datastore_id: z.string(),
+  status: z.enum(['stored', 'partial']).describe('stored: every file; partial: some files failed (see failed)'),
+  stored: z.array(z.object({ file: z.string(), sop_instance_uid: z.string(), series_instance_uid: z.string(), study_instance_uid: z.string(), retrieve_url: z.string().optional(), warning: z.string().optional() })),
+  failed: z.array(z.object({ file: z.string(), sop_instance_uid: z.string().optional(), reason: z.string(), reason_code: z.number().optional(), sent: z.boolean() })),
+  image_sets: z.array(z.object({ image_set_id: z.string(), series_instance_uid: z.string(), is_primary: z.boolean() })).describe('The image sets the stored instances are in'),
+  request_id: z.string().optional(),
+};
+
+const storeDicom = defineTool({
+  name: 'store_dicom',
+  title: 'Store DICOM files (STOW-RS)',
+  description:
+    'Stores DICOM Part 10 files in a datastore with DICOMweb STOW-RS, without an import job: they are organised into image sets as an import would (new or merged primary image sets; conflicting ones non-primary). ' +
+    'Give paths (files inside the directories the operator allows) or files_base64 (a few small files, at most 16 MB in all). Each file is checked first: one that is not DICOM, is truncated, or belongs to another study than study_instance_uid is reported and not sent. ' +
+    `At most ${MAX_STORE_FILES} files and 1 GB per call. Returns the stored and failed instances (with DICOM failure reasons) and the image sets they are in. Sends progress notifications when the client asks. For S3 data use start_dicom_import_job.`,
+  toolset: 'dicomweb',
+  inputSchema: {
+    datastore_id: datastoreId,
+    paths: z.array(z.string().min(1).max(4096)).min(1).max(MAX_STORE_FILES).optional().describe('DICOM P10 files on the server\'s machine: absolute, or relative to the first allowed directory'),
+    files_base64: z.array(z.string().min(1)).min(1).max(100).optional().describe('DICOM P10 files as base64, for small inputs (at most 16 MB decoded in all); use paths for anything larger'),
+    study_instance_uid: studyUid.optional().describe('Store into this study (StoreDICOMStudy): every file must belong to it; others are reported and not sent'),
+  },
+  outputSchema: storeOutput,
+  annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: false },
+  handler: async (args, ctx) => {
+    if (!args.paths && !args.files_base64) throw new DicomwebError('ValidationException', 'give paths or files_base64', 400, undefined, 'Pass the DICOM files to store.');
+    const inputs = [...(await fileInputs(args.paths ?? [], ctx)), ...base64Inputs(args.files_base64 ?? [])];
+    const total = inputs.reduce((n, i) => n + i.source.size, 0);
+    if (total > MAX_STORE_BYTES) {
+      throw new DicomwebError('RequestTooLarge', `the files add up to ${total} bytes; one store is at most ${MAX_STORE_BYTES} bytes (1 GB, HealthImaging's limit per request)`, 413, undefined, 'Store the files in several calls of under 1 GB each.');
+    }
+    const { candidates, failures } = await checkFiles(inputs, args.study_instance_uid, ctx.signal);
+    if (!candidates.length) throw storeFailed(failures, 'no file could be sent');
+
+    const client = await DicomwebClient.forClient(ctx.config, ctx.client);
+    const progress = progressReporter(ctx, candidates.length);
+    const response = await client.store(
+      args.datastore_id,
+      args.study_instance_uid,
+      candidates.map((c) => c.source),
+      { signal: ctx.signal, onProgress: progress },
+    );
+    const outcome = interpret(response, candidates);
+    const allFailures = [...failures, ...outcome.failed];
+    if (!outcome.stored.length) throw storeFailed(allFailures, 'the endpoint stored none of the files', response.requestId);
+    const imageSets = await imageSetsOf(ctx, args.datastore_id, outcome.stored);
+    const structured = {
+      datastore_id: args.datastore_id,
+      status: allFailures.length ? ('partial' as const) : ('stored' as const),
+      stored: outcome.stored,
+      failed: allFailures,
+      image_sets: imageSets.found,
+      ...(response.requestId && { request_id: response.requestId }),
+    };
+    return { text: storeText(structured, imageSets.note), structured };
+  },
+});
+
+interface Input {
+  name: string;
+  source: StoreSource;
+  read(): Promise<Uint8Array>;
+}
+
+async function fileInputs(paths: string[], ctx: ToolContext): Promise<Input[]> {
+  const inputs: Input[] = [];
+  for (const given of paths) {
+    // Confinement failures refuse the whole call: nothing is sent when a path was not allowed.
+    const real = await ctx.files.resolveReadable(given);
+    const { size } = await fs.stat(real);
+    inputs.push({ name: given, source: { name: given, size, open: () => createReadStream(real, { start: 0, end: Math.max(size - 1, 0), highWaterMark: 1024 * 1024 }) }, read: () => fs.readFile(real) });
+  }
+  return inputs;
+}
+
+function base64Inputs(files: string[]): Input[] {
+  const buffers = files.map((b64, i) => {
+    if (!/^[A-Za-z0-9+/\s]*={0,2}\s*$/.test(b64)) throw new DicomwebError('ValidationException', `files_base64[${i}] is not base64`, 400, undefined, 'Encode each file with standard base64.');
+    return Buffer.from(b64, 'base64');
+  });
+  const total = buffers.reduce((n, b) => n + b.length, 0);
+  if (total > MAX_BASE64_BYTES) {
+    throw new DicomwebError('RequestTooLarge', `files_base64 holds ${total} bytes; base64 input is for at most ${MAX_BASE64_BYTES} bytes`, 413, undefined, 'Put the files in an allowed directory and pass paths instead.');
+  }
+  return buffers.map((bytes, i) => {
+    const name = `files_base64[${i}]`;
+    return { name, source: { name, size: bytes.length, open: () => Readable.from([bytes]) }, read: async () => bytes };
+  });
+}
+
+/** Parses each file (one at a time, so memory holds one file): what can be sent, and why the rest cannot. */
+async function checkFiles(inputs: Input[], study: string | undefined, signal: AbortSignal): Promise<{ candidates: Candidate[]; failures: FileFailure[] }> {
+  const candidates: Candidate[] = [];
+  const failures: FileFailure[] = [];
+  const seen = new Map<string, string>();
+  for (const input of inputs) {
+    signal.throwIfAborted();
+    let parsed;
+    try {
+      parsed = parseP10(await input.read());
+    } catch (err) {
+      if (!(err instanceof DicomParseError)) throw err;
+      failures.push({ file: input.name, reason: `not a usable DICOM file: ${err.message}`, reason_code: 0xc000, sent: false });
+      continue;
+    }
+    const ids = { sopInstanceUID: parsed.sopInstanceUID, sopClassUID: parsed.sopClassUID, seriesInstanceUID: parsed.seriesInstanceUID, studyInstanceUID: parsed.studyInstanceUID };
+    if (study !== undefined && parsed.studyInstanceUID !== study) {
+      failures.push({ file: input.name, sop_instance_uid: ids.sopInstanceUID, reason: `belongs to study ${ids.studyInstanceUID}, not to study ${study}`, reason_code: 0xa900, sent: false });
+      continue;
+    }
+    const twin = seen.get(ids.sopInstanceUID);
+    if (twin !== undefined) {
+      failures.push({ file: input.name, sop_instance_uid: ids.sopInstanceUID, reason: `the same instance as ${twin}`, sent: false });
+      continue;
+    }
+    seen.set(ids.sopInstanceUID, input.name);
+    candidates.push({ name: input.name, source: input.source, ...ids });
+  }
+  return { candidates, failures };
+}
+
+/** Progress notifications, when the client sent a progress token: bytes sent of the total, at most every 200 ms. */
+function progressReporter(ctx: ToolContext, count: number): ((sent: number, total: number, instances: number) => void) | undefined {
+  const progressToken = ctx.extra._meta?.progressToken;
+  if (progressToken === undefined) return undefined;
+  let last = 0;
+  return (sent, total, instances) => {
+    const now = Date.now();
+    if (instances < count && now - last < 200) return;
+    last = now;
+    void ctx.extra
+      .sendNotification({ method: 'notifications/progress', params: { progressToken, progress: sent, total, message: `${instances} of ${count} files sent` } })
+      .catch(() => undefined);
+  };
+}
+
+const SEQUENCE = { referenced: '00081199', failed: '00081198' };
+const TAGS = { sopInstance: '00081155', retrieveUrl: '00081190', warning: '00081196', failure: '00081197' };
+
+/** The Store Instances Response, per file. */
+function interpret(response: StoreResponse, candidates: Candidate[]) {
+  const byUid = new Map(candidates.map((c, i) => [c.sopInstanceUID, { candidate: c, part: i + 1 }]));
+  const items = (tag: string) => (response.dataset[tag]?.Value ?? []) as DicomJsonDataset[];
+  const stored = items(SEQUENCE.referenced).flatMap((item) => {
+    const found = byUid.get(String(first(item, TAGS.sopInstance)));
+    if (!found) return [];
+    const { candidate } = found;
+    const url = first(item, TAGS.retrieveUrl);
+    const warning = first(item, TAGS.warning);
+    return [
+      {
+        file: candidate.name,
+        sop_instance_uid: candidate.sopInstanceUID,
+        series_instance_uid: candidate.seriesInstanceUID,
+        study_instance_uid: candidate.studyInstanceUID,
+        ...(typeof url === 'string' && { retrieve_url: url }),
+        ...(warning !== undefined && { warning: `warning 0x${Number(warning).toString(16).toUpperCase()}` }),
+      },
+    ];
+  });
+  const storedUids = new Set(stored.map((s) => s.sop_instance_uid));
+  // The endpoint's own words, where it gives them (the local service: `part N: …` in the Warning header).
+  const words = new Map<number, string>();
+  for (const text of response.warnings) {
+    const m = /^part (\d+): (.*)$/s.exec(text);
+    if (m) words.set(Number(m[1]), m[2]!);
+  }
+  const failed: FileFailure[] = [];
+  const reported = new Set<string>();
+  for (const item of items(SEQUENCE.failed)) {
+    const uidValue = first(item, TAGS.sopInstance);
+    const found = typeof uidValue === 'string' ? byUid.get(uidValue) : undefined;
+    const code = Number(first(item, TAGS.failure));
+    const reason = (found && words.get(found.part)) ?? FAILURE_REASONS[code] ?? `failure reason 0x${code.toString(16)}`;
+    if (found) reported.add(found.candidate.sopInstanceUID);
+    failed.push({ file: found?.candidate.name ?? 'unknown file', ...(typeof uidValue === 'string' && { sop_instance_uid: uidValue }), reason, ...(Number.isFinite(code) && { reason_code: code }), sent: true });
+  }
+  // Sent, yet neither stored nor reported failed: say so rather than claim success.
+  for (const candidate of candidates) {
+    if (!storedUids.has(candidate.sopInstanceUID) && !reported.has(candidate.sopInstanceUID)) {
+      failed.push({ file: candidate.name, sop_instance_uid: candidate.sopInstanceUID, reason: 'sent, but the endpoint\'s response does not list it as stored', sent: true });
+    }
+  }
+  return { stored, failed };
+}
+
+function storeFailed(failures: FileFailure[], what: string, requestId?: string): Error {
+  const lines = failures.slice(0, 20).map((f) => `  ${f.file}: ${f.reason}`);
+  if (failures.length > 20) lines.push(`  … and ${failures.length - 20} more`);
+  return new DicomwebError('StoreFailed', `${what}; nothing was stored:\n${lines.join('\n')}`, 409, requestId, 'Fix or leave out the files named above, then call again.');
+}
+
+type StoredItem = ReturnType<typeof interpret>['stored'][number];
+
+/**
+ * The image sets the instances are in. A RetrieveURL with `?imageSetId=` names a non-primary image set; the rest are
+ * in the primary image set of their series, which SearchImageSets finds. A failed look-up does not undo the store.
+ */
+async function imageSetsOf(ctx: ToolContext, datastore: string, stored: StoredItem[]) {
+  const found: Array<{ image_set_id: string; series_instance_uid: string; is_primary: boolean }> = [];
+  const add = (id: string, series: string, primary: boolean) => {
+    if (!found.some((f) => f.image_set_id === id)) found.push({ image_set_id: id, series_instance_uid: series, is_primary: primary });
+  };
+  const primarySeries = new Set<string>();
+  for (const item of stored) {
+    const id = item.retrieve_url && /[?&]imageSetId=([0-9a-z]{32})/.exec(item.retrieve_url)?.[1];
+    if (id) add(id, item.series_instance_uid, false);
+    else primarySeries.add(item.series_instance_uid);
+  }
+  let note: string | undefined;
+  try {
+    for (const series of primarySeries) {
+      const output = await ctx.client.send(
+        new SearchImageSetsCommand({
+          datastoreId: datastore,
+          searchCriteria: { filters: [{ operator: 'EQUAL', values: [{ DICOMSeriesInstanceUID: series }] }, { operator: 'EQUAL', values: [{ isPrimary: true }] }] },
+          maxResults: 10,
+        }),
+        { abortSignal: ctx.signal },
+      );
+      for (const summary of output.imageSetsMetadataSummaries ?? []) if (summary.imageSetId) add(summary.imageSetId, series, summary.isPrimary ?? true);
+    }
+  } catch (err) {
+    note = `The image sets could not be looked up (${(err as Error).name}: ${(err as Error).message}); search_image_sets by series UID finds them.`;
+  }
+  if (!note && primarySeries.size && !found.some((f) => f.is_primary)) note = 'No primary image set was found for the stored series (a DICOMweb server other than HealthImaging keeps none).';
+  return { found, ...(note && { note }) };
+}
+
+function storeText(result: { datastore_id: string; stored: StoredItem[]; failed: FileFailure[]; image_sets: Array<{ image_set_id: string; series_instance_uid: string; is_primary: boolean }>; request_id?: string }, note?: string): string {
+  const total = result.stored.length + result.failed.length;
+  const studies = [...new Set(result.stored.map((s) => s.study_instance_uid))];
+  const lines = [`Stored ${result.stored.length} of ${total} file${total === 1 ? '' : 's'} in datastore ${result.datastore_id} (study ${studies.join(', ')}).`];
+  if (result.failed.length) {
+    lines.push(`Not stored (${result.failed.length}):`);
+    for (const f of result.failed.slice(0, 20)) lines.push(`  ${f.file}: ${f.reason}${f.sent ? '' : ' (not sent)'}`);
+    if (result.failed.length > 20) lines.push(`  … and ${result.failed.length - 20} more (see failed in the structured result)`);
+  }
+  if (result.image_sets.length) {
+    lines.push('Image sets:');
+    for (const s of result.image_sets) lines.push(`  ${s.image_set_id} (series ${s.series_instance_uid}${s.is_primary ? ', primary' : ', non-primary: pass image_set_id to read it'})`);
+  }
+  if (note) lines.push(note);
+  if (result.request_id) lines.push(`Request ID: ${result.request_id}`);
+  return lines.join('\n');
+}
+
+export const DICOMWEB_TOOLS = [storeDicom, searchStudies, searchSeries, searchInstances, instanceMetadata, seriesMetadata, saveInstance];
