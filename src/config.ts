@@ -41,7 +41,7 @@ export const configSchema = z.object({
   region: z.string().regex(/^[a-z]{2}(-[a-z]+)+-\d$/, 'an AWS region such as us-east-1').optional().describe('AWS region (default: from the profile or AWS_REGION; us-east-1 for the local backend)'),
   profile: z.string().min(1).optional().describe('AWS profile of the shared config/credentials files'),
   endpointUrl: z.string().url().optional().describe('A HealthImaging-compatible endpoint to use instead of AWS (host prefixes are then disabled)'),
-  allowWrite: flagBoolean.optional().describe('List and enable the tools that change data (create, import, update, copy, delete, tag). Default: on with the local backend (demo data), off with aws'),
+  allowWrite: flagBoolean.optional().describe('List and enable the tools that change data (create, import, store, update, copy, delete, tag) or save files. Default: on with the local backend (demo data), off with aws'),
   readOnly: flagBoolean.default(false).describe('Read-only, whatever else is set: tools that change data are neither listed nor callable'),
   toolsets: nameList(['all', ...TOOLSETS], 'toolset').optional().describe(`Expose only these toolsets, comma-separated: ${TOOLSETS.join(', ')} or all (default: all, or none when --tools is given)`),
   tools: nameList(TOOL_NAMES, 'tool').optional().describe('Expose these tools (comma-separated names), in addition to --toolsets'),
@@ -71,7 +71,9 @@ export const configSchema = z.object({
     .string()
     .url()
     .optional()
-    .describe('The DICOMweb endpoint (STOW-RS, QIDO-RS, WADO-RS). Default: https://dicom-medical-imaging.{region}.amazonaws.com, or the local service'),
+    .describe(
+      'The DICOMweb endpoint (STOW-RS, QIDO-RS, WADO-RS). Without a path it is laid out as HealthImaging\'s (/datastore/{id}/studies…); {datastore_id} in it is replaced; any other path is a plain DICOMweb root (Orthanc: http://host:8042/dicom-web). Default: the local service or --endpoint-url, else https://dicom-medical-imaging.{region}.amazonaws.com',
+    ),
   redactPhi: flagBoolean
     .default(false)
     .describe('Mask patient-identifying attributes (names, IDs, birth dates, addresses: the DICOM PS3.15 basic profile) in every tool result and resource'),

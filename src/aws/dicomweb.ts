@@ -15,6 +15,9 @@
  *   `http://host:8042/dicom-web`); the tools still take a datastore ID, which then only selects what
  *   `--datastore-ids` allows.
  *
+ * With `--redact-phi`, every DICOM JSON dataset a search or metadata read returns is masked here, as it enters the MCP
+ * layer (as guard/redaction.ts does for the SDK client), so no DICOMweb tool can show a value it never received.
+ *
  * Store bodies are streamed from the files (never held in memory) and signed as HealthImaging documents it for
  * curl: `x-amz-content-sha256: STREAMING-AWS4-HMAC-SHA256-PAYLOAD` with `x-amz-decoded-content-length`.
  */
@@ -27,6 +30,8 @@ import { HttpRequest } from '@smithy/protocol-http';
 import { SignatureV4 } from '@smithy/signature-v4';
 import type { Config } from '../config.js';
 import type { DicomJsonDataset } from '../dicom/dicom-json.js';
+import { type DicomJsonDataset as RedactableDataset, type Masker, redactDicomJson } from '../dicom/redact.js';
+import { processMasker } from '../guard/redaction.js';
 import { closingDelimiter, newBoundary, partClose, partOpening } from '../dicom/multipart.js';
 import { GuardError } from '../guard/errors.js';
 
@@ -52,6 +57,13 @@ export function dicomwebRoot(endpoint: string, datastoreId: string): string {
   const url = new URL(endpoint);
   const base = `${url.origin}${url.pathname.replace(/\/+$/, '')}`;
   return url.pathname === '/' || url.pathname === '' ? `${base}/datastore/${datastoreId}` : base;
+}
+
+/** Whether `endpoint` follows HealthImaging's layout (`/datastore/{id}`, or a template), rather than a plain DICOMweb root. */
+export function isHealthImagingLayout(endpoint: string): boolean {
+  if (/\{datastore_id\}|%7Bdatastore_id%7D/i.test(endpoint)) return true;
+  const { pathname } = new URL(endpoint);
+  return pathname === '/' || pathname === '';
 }
 
 /**
@@ -120,6 +132,8 @@ export class DicomwebClient {
     client: MedicalImagingClient,
     /** `--datastore-ids`: DICOMweb requests are confined like the SDK client's. */
     private readonly allowedDatastores?: readonly string[],
+    /** `--redact-phi`: masks what getJson returns. */
+    private readonly mask?: Masker,
   ) {
     this.signer = new SignatureV4({
       credentials: client.config.credentials,
@@ -130,7 +144,22 @@ export class DicomwebClient {
   }
 
   static async forClient(config: Config, client: MedicalImagingClient): Promise<DicomwebClient> {
-    return new DicomwebClient(await dicomwebEndpoint(config, client), client, config.datastoreIds);
+    return new DicomwebClient(await dicomwebEndpoint(config, client), client, config.datastoreIds, config.redactPhi ? processMasker() : undefined);
+  }
+
+  /** Whether the endpoint is laid out as HealthImaging's (so stored instances land in image sets). */
+  get healthImagingLayout(): boolean {
+    return isHealthImagingLayout(this.endpoint);
+  }
+
+  /**
+   * The Accept header for one Part 10 instance: HealthImaging documents `application/dicom` (the bare file); the
+   * DICOMweb standard's form, which other servers (Orthanc) require, is multipart/related with one part.
+   */
+  instanceAccept(transferSyntax: string): string {
+    return this.healthImagingLayout
+      ? `application/dicom; transfer-syntax=${transferSyntax}`
+      : `multipart/related; type="application/dicom"; transfer-syntax=${transferSyntax}`;
   }
 
   /** The URL of `path` under the datastore's root (for messages and RetrieveURL comparisons). */
@@ -167,17 +196,22 @@ export class DicomwebClient {
     return send(url, `${url.pathname}${qs ? `?${qs}` : ''}`, signed.method, signed.headers as Record<string, string>, options.body, options.signal);
   }
 
-  /** GET a DICOM JSON resource; an empty list for 204 (QIDO-RS: no match). */
-  async getJson<T>(datastoreId: string, path: string, query: Record<string, string | string[]> = {}, signal?: AbortSignal): Promise<T | undefined> {
+  /** GET DICOM JSON datasets (QIDO-RS results, WADO-RS metadata); an empty list for 204 (no match). */
+  async getJson(datastoreId: string, path: string, query: Record<string, string | string[]> = {}, signal?: AbortSignal): Promise<DicomJsonDataset[]> {
     const response = await this.request(datastoreId, { path, query, headers: { accept: 'application/dicom+json' }, ...(signal && { signal }) });
     await ok(response);
     const text = await readText(response.body, 512 * 1024 * 1024);
-    if (response.status === 204 || text.trim() === '') return undefined;
+    if (response.status === 204 || text.trim() === '') return [];
+    let parsed: unknown;
     try {
-      return JSON.parse(text) as T;
+      parsed = JSON.parse(text);
     } catch {
       throw new DicomwebError('InvalidResponse', `the DICOMweb endpoint answered ${path} with a body that is not JSON`, response.status, requestIdOf(response));
     }
+    if (!Array.isArray(parsed)) throw new DicomwebError('InvalidResponse', `the DICOMweb endpoint answered ${path} with JSON that is not a list of datasets`, response.status, requestIdOf(response));
+    const datasets = parsed as DicomJsonDataset[];
+    const mask = this.mask;
+    return mask ? datasets.map((d) => redactDicomJson(d as RedactableDataset, mask) as DicomJsonDataset) : datasets;
   }
 
   /**

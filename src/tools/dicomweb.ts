@@ -3,6 +3,8 @@
  * STOW-RS stores Part 10 files without an import job; QIDO-RS searches studies, series and instances; WADO-RS reads
  * instance and series metadata and saves an instance as a Part 10 file.
  *
+ * With --redact-phi the DICOM JSON these tools show is masked as it arrives (src/aws/dicomweb.ts, src/dicom/redact.ts).
+ *
  * Files are read from and saved to the allowed directories only (ctx.files: `--allow-dir`, or the client's roots
  * over stdio). `save_dicom_instance` changes nothing in HealthImaging but writes a file on the server's machine, so it
  * is a write tool (hidden under --read-only, audited), though never destructive: it refuses to replace a file.
@@ -12,10 +14,10 @@ import { Readable } from 'node:stream';
 import { SearchImageSetsCommand } from '@aws-sdk/client-medical-imaging';
 import { z } from 'zod';
 import { DicomwebClient, DicomwebError, ok, readBytes, type StoreResponse, type StoreSource } from '../aws/dicomweb.js';
-import type { Config } from '../config.js';
 import type { DicomJsonAttribute, DicomJsonDataset } from '../dicom/dicom-json.js';
 import { tagOf } from '../dicom/dicom-json.js';
 import { HEX_TAG, lookupAttribute } from '../dicom/dictionary.js';
+import { MultipartParser, parseMediaType } from '../dicom/multipart.js';
 import { DicomParseError, parseP10 } from '../dicom/p10.js';
 import { datastoreId, imageSetId } from './fields.js';
 import { defineTool, READ, type ToolContext } from './types.js';
@@ -81,36 +83,6 @@ const searchPaging = {
   limit: z.number().int().min(1).max(1000).default(50).describe('Rows per page (HealthImaging allows up to 1,000)'),
   offset: z.number().int().min(0).max(9000).default(0).describe('Rows to skip: pass the previous offset + limit for the next page (at most 9,000)'),
 };
-
-// ---- PHI --------------------------------------------------------------------------------------------------------
-
-/**
- * The one hook through which every dataset these tools return passes before it is shown: with `--redact-phi`, values
- * that identify the patient are masked. Until src/dicom/redact.ts (the PS3.15 basic profile) is available this
- * masks the Patient module (group 0010) and the other person-identifying attributes below, in nested sequences too.
- */
-export function redactForResult(dataset: DicomJsonDataset, config: Config): DicomJsonDataset {
-  if (!config.redactPhi) return dataset;
-  const out: DicomJsonDataset = {};
-  for (const [tag, attribute] of Object.entries(dataset)) {
-    if (identifying(tag) && (attribute.Value?.length || attribute.InlineBinary || attribute.BulkDataURI)) out[tag] = { vr: attribute.vr, Value: [REDACTED] };
-    else if (attribute.vr === 'SQ' && attribute.Value) out[tag] = { ...attribute, Value: attribute.Value.map((item) => redactForResult(item as DicomJsonDataset, config)) };
-    else out[tag] = attribute;
-  }
-  return out;
-}
-
-export const REDACTED = 'REDACTED';
-
-/** Identifying attributes outside group 0010: accession and study IDs, names of physicians and operators, institutions, dates of contact. */
-const IDENTIFYING = new Set([
-  '00080050', '00080080', '00080081', '00080090', '00080092', '00080094', '00081040', '00081048', '00081050', '00081060', '00081070',
-  '00200010', '00321032', '00380010', '00400006', '00401001', '00081010', '00181000', '00080020', '00080021', '00080022', '00080023', '0008002A',
-]);
-
-function identifying(tag: string): boolean {
-  return (tag.startsWith('0010') && tag !== '00100000') || IDENTIFYING.has(tag);
-}
 
 // ---- DICOM JSON as text -----------------------------------------------------------------------------------------
 
@@ -200,7 +172,7 @@ async function qido(ctx: ToolContext, args: SearchArgs, what: string, pathName: 
   for (const [key, value] of Object.entries(args.match ?? {})) if (value !== undefined) query[key] = value;
   if (args.fuzzy_matching) query.fuzzymatching = 'true';
   query.includefield = all.map((c) => c.tag);
-  const results = ((await client.getJson<DicomJsonDataset[]>(args.datastore_id, pathName, query, ctx.signal)) ?? []).map((row) => redactForResult(row, ctx.config));
+  const results = await client.getJson(args.datastore_id, pathName, query, ctx.signal);
   const rows = results.map((row) => all.map((c) => valueText(row[c.tag])));
   const more = results.length === args.limit;
   const structured = {
@@ -274,8 +246,8 @@ const metadataOutput = {
 
 const query = (id: string | undefined) => (id ? { imageSetId: id } : undefined);
 
-function metadataResult(datastore: string, datasets: DicomJsonDataset[], tags: string[] | undefined, limit: number, config: Config, label: (d: DicomJsonDataset, i: number) => string) {
-  const selected = datasets.map((d) => redactForResult(select(d, tags), config));
+function metadataResult(datastore: string, datasets: DicomJsonDataset[], tags: string[] | undefined, limit: number, label: (d: DicomJsonDataset, i: number) => string) {
+  const selected = datasets.map((d) => select(d, tags));
   const lines: string[] = [];
   const starts: number[] = [];
   selected.forEach((dataset, i) => {
@@ -311,8 +283,8 @@ const instanceMetadata = defineTool({
   handler: async (args, ctx) => {
     const client = await DicomwebClient.forClient(ctx.config, ctx.client);
     const path = `/studies/${args.study_instance_uid}/series/${args.series_instance_uid}/instances/${args.sop_instance_uid}/metadata`;
-    const datasets = (await client.getJson<DicomJsonDataset[]>(args.datastore_id, path, query(args.image_set_id), ctx.signal)) ?? [];
-    return metadataResult(args.datastore_id, datasets, args.attributes, args.max_chars, ctx.config, () => '');
+    const datasets = await client.getJson(args.datastore_id, path, query(args.image_set_id), ctx.signal);
+    return metadataResult(args.datastore_id, datasets, args.attributes, args.max_chars, () => '');
   },
 });
 
@@ -329,9 +301,9 @@ const seriesMetadata = defineTool({
   handler: async (args, ctx) => {
     const client = await DicomwebClient.forClient(ctx.config, ctx.client);
     const path = `/studies/${args.study_instance_uid}/series/${args.series_instance_uid}/metadata`;
-    const datasets = (await client.getJson<DicomJsonDataset[]>(args.datastore_id, path, query(args.image_set_id), ctx.signal)) ?? [];
+    const datasets = await client.getJson(args.datastore_id, path, query(args.image_set_id), ctx.signal);
     const label = (d: DicomJsonDataset, i: number) => `Instance ${i + 1} of ${datasets.length}: ${String(first(d, '00080018') ?? '?')} (InstanceNumber ${String(first(d, '00200013') ?? '?')})`;
-    return metadataResult(args.datastore_id, datasets, args.attributes, args.max_chars, ctx.config, label);
+    return metadataResult(args.datastore_id, datasets, args.attributes, args.max_chars, label);
   },
 });
 
@@ -371,11 +343,11 @@ const saveInstance = defineTool({
     const response = await client.request(args.datastore_id, {
       path: `/studies/${args.study_instance_uid}/series/${args.series_instance_uid}/instances/${args.sop_instance_uid}`,
       ...(args.image_set_id && { query: { imageSetId: args.image_set_id } }),
-      headers: { accept: `application/dicom; transfer-syntax=${TRANSFER_SYNTAX_ALIASES[args.transfer_syntax] ?? args.transfer_syntax}` },
+      headers: { accept: client.instanceAccept(TRANSFER_SYNTAX_ALIASES[args.transfer_syntax] ?? args.transfer_syntax) },
       signal: ctx.signal,
     });
     await ok(response);
-    const bytes = await readBytes(response.body, MAX_SAVE_BYTES);
+    const bytes = firstPart(String(response.headers['content-type'] ?? ''), await readBytes(response.body, MAX_SAVE_BYTES));
     const syntax = fileTransferSyntax(bytes);
     if (syntax === undefined) throw new DicomwebError('InvalidResponse', 'the DICOMweb endpoint did not return a DICOM Part 10 file (no DICM preamble); nothing was saved', response.status, undefined);
     await ctx.files.writeAtomic(target, bytes);
@@ -385,6 +357,23 @@ const saveInstance = defineTool({
     };
   },
 });
+
+/** The Part 10 file of a WADO-RS instance response: the body, or the first part of a multipart/related body. */
+function firstPart(contentType: string, body: Buffer): Uint8Array {
+  const media = parseMediaType(contentType);
+  if (media.type !== 'multipart/related') return body;
+  const boundary = media.params.get('boundary')?.value;
+  if (!boundary) throw new DicomwebError('InvalidResponse', 'the DICOMweb endpoint sent multipart/related without a boundary', 200, undefined);
+  const parser = new MultipartParser(boundary);
+  const chunks: Uint8Array[] = [];
+  let parts = 0;
+  for (const event of parser.push(body)) {
+    if (event.kind === 'partStart') parts++;
+    else if (event.kind === 'data' && parts === 1) chunks.push(event.bytes);
+  }
+  parser.end();
+  return Buffer.concat(chunks);
+}
 
 /** The TransferSyntaxUID (0002,0010) of a P10 file's meta header; undefined when the bytes are not P10. */
 function fileTransferSyntax(bytes: Uint8Array): string | undefined {
@@ -480,7 +469,9 @@ const storeDicom = defineTool({
     const outcome = interpret(response, candidates);
     const allFailures = [...failures, ...outcome.failed];
     if (!outcome.stored.length) throw storeFailed(allFailures, 'the endpoint stored none of the files', response.requestId);
-    const imageSets = await imageSetsOf(ctx, args.datastore_id, outcome.stored);
+    const imageSets = client.healthImagingLayout
+      ? await imageSetsOf(ctx, args.datastore_id, outcome.stored)
+      : { found: [], note: 'The DICOMweb endpoint is a plain DICOMweb server (--dicomweb-endpoint-url), not HealthImaging: it keeps no image sets.' };
     const structured = {
       datastore_id: args.datastore_id,
       status: allFailures.length ? ('partial' as const) : ('stored' as const),
@@ -660,7 +651,7 @@ async function imageSetsOf(ctx: ToolContext, datastore: string, stored: StoredIt
   } catch (err) {
     note = `The image sets could not be looked up (${(err as Error).name}: ${(err as Error).message}); search_image_sets by series UID finds them.`;
   }
-  if (!note && primarySeries.size && !found.some((f) => f.is_primary)) note = 'No primary image set was found for the stored series (a DICOMweb server other than HealthImaging keeps none).';
+  if (!note && primarySeries.size && !found.some((f) => f.is_primary)) note = 'No primary image set was found for the stored series yet; search_image_sets by series UID finds it later.';
   return { found, ...(note && { note }) };
 }
 

@@ -337,8 +337,9 @@ describe('configuration', () => {
         const everything = JSON.stringify(result);
         expect(everything).not.toContain('SECRET');
       }
-      expect(textOf(results[0]!)).toContain('REDACTED');
-      expect(textOf(results[3]!)).toContain('(0010,0010) PatientName PN: REDACTED');
+      expect(textOf(results[0]!)).toMatch(/\| \[redacted [0-9a-f]{8}\] \|/);
+      expect(textOf(results[3]!)).toMatch(/\(0010,0010\) PatientName PN: \[redacted [0-9a-f]{8}\]/);
+      expect(JSON.stringify(results[3]!.content)).toContain('PHI redacted (--redact-phi)');
     } finally {
       await hr.close();
     }
