@@ -107,7 +107,7 @@ describe('schemas per confirmation mode', () => {
 describe('startup notes', () => {
   it('summarise the guard and warn about settings that weaken it', () => {
     expect(describeGuard(ALL_TOOLS, config({ allowWrite: true }))).toEqual({
-      summary: '20 tools, 8 of them write; destructive actions need confirmation in a client dialog, else they are refused (--confirm-mode elicit)',
+      summary: '27 tools, 10 of them write; destructive actions need confirmation in a client dialog, else they are refused (--confirm-mode elicit)',
       warnings: [],
     });
     const none = describeGuard(ALL_TOOLS, config({ allowWrite: true, confirmMode: 'none' }));

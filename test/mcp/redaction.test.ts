@@ -2,11 +2,12 @@
  * --redact-phi end to end: an image set whose PHI values are known, every tool called and every resource read through
  * a real MCP client, and not one of those values in any result; without the flag the same calls show them all.
  */
+import { rmSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { syntheticCtSeries } from '../../src/dicom/synthetic.js';
 import { withAttributes } from '../helpers/dicom-files.js';
 import { createActiveDatastore, importFiles } from '../helpers/import.js';
-import { startTestService, type TestService } from '../helpers/local.js';
+import { startTestService, tempDir, type TestService } from '../helpers/local.js';
 import { connectMcp, type McpHarness, textOf } from '../helpers/mcp.js';
 
 /** Attribute → a value that occurs nowhere else. */
@@ -31,10 +32,17 @@ const SECRETS = [...Object.values(PHI), ...Object.values(NESTED), PRIVATE_VALUE]
 
 let local: TestService;
 let ds: string;
+/** store_dicom stores here, so that the image sets the other calls find stay the imported ones. */
+let storeDs: string;
+/** Where save_dicom_instance may write (--allow-dir). */
+let dir: string;
+let saves = 0;
 
 beforeAll(async () => {
+  dir = tempDir('himcp-phi-');
   local = await startTestService();
   ds = await createActiveDatastore(local.client, 'phi');
+  storeDs = await createActiveDatastore(local.client, 'phi-store');
   const slices = syntheticCtSeries({ patientName: 'X', patientId: 'X', slices: 3, rows: 32, columns: 32, seed: 11 });
   const files = Object.fromEntries(
     slices.map((bytes, i) => [
@@ -54,7 +62,10 @@ beforeAll(async () => {
   const job = await importFiles(local.client, local.dataDir, ds, files);
   expect(job.jobStatus).toBe('COMPLETED');
 });
-afterAll(async () => local.stop());
+afterAll(async () => {
+  await local.stop();
+  rmSync(dir, { recursive: true, force: true });
+});
 
 interface Output {
   what: string;
@@ -107,6 +118,20 @@ async function exerciseEverything(h: McpHarness): Promise<Output[]> {
   await call('tag_resource', { resource_arn: arn, tags: { project: 'phi' } });
   await call('list_tags_for_resource', { resource_arn: arn });
   await call('untag_resource', { resource_arn: arn, tag_keys: ['project'] });
+  // DICOMweb: the same study through QIDO-RS (asking for PHI columns too) and WADO-RS, saved to a file, and a store.
+  const table = (r: { structuredContent?: unknown }, column: string) => {
+    const { columns, rows } = structured<{ columns: string[]; rows: string[][] }>(r);
+    return rows.map((row) => row[columns.indexOf(column)]!);
+  };
+  const study = table(await call('search_dicom_studies', { datastore_id: ds, include_fields: ['PatientAddress', 'OtherPatientNames', 'EthnicGroup'] }), 'StudyInstanceUID')[0]!;
+  const series = table(await call('search_dicom_series', { datastore_id: ds, study_instance_uid: study, include_fields: ['PatientName', 'AccessionNumber'] }), 'SeriesInstanceUID')[0]!;
+  const sop = table(await call('search_dicom_instances', { datastore_id: ds, study_instance_uid: study, series_instance_uid: series, include_fields: ['PatientID', '00101040'] }), 'SOPInstanceUID')[0]!;
+  const instance = { datastore_id: ds, study_instance_uid: study, series_instance_uid: series, sop_instance_uid: sop };
+  await call('get_dicom_instance_metadata', instance);
+  await call('get_dicom_series_metadata', { datastore_id: ds, study_instance_uid: study, series_instance_uid: series, max_chars: 200_000 });
+  await call('save_dicom_instance', { ...instance, path: `saved-${++saves}.dcm` });
+  const fresh = syntheticCtSeries({ patientName: 'X', patientId: `STORED-${saves}`, slices: 1, rows: 16, columns: 16, seed: 100 + saves });
+  await call('store_dicom', { datastore_id: storeDs, files_base64: [Buffer.from(withAttributes(fresh[0]!, PHI)).toString('base64')] });
   const created = structured<{ datastore_id: string }>(await call('create_datastore', { datastore_name: 'scratch' }));
   await new Promise((resolve) => setTimeout(resolve, 100));
   await call('delete_datastore', { datastore_id: created.datastore_id });
@@ -133,7 +158,7 @@ async function exerciseEverything(h: McpHarness): Promise<Output[]> {
 
 describe('--redact-phi', () => {
   it('without it, the PHI values are shown', async () => {
-    const h = await connectMcp({ allowWrite: true, confirmMode: 'none' }, { local });
+    const h = await connectMcp({ allowWrite: true, confirmMode: 'none', allowDir: dir }, { local });
     try {
       const all = (await exerciseEverything(h)).map((o) => o.json).join('\n');
       for (const secret of SECRETS) expect(all, secret).toContain(JSON.stringify(secret).slice(1, -1));
@@ -144,7 +169,7 @@ describe('--redact-phi', () => {
   });
 
   it('with it, no tool result or resource carries any of them, and each says that it redacted', async () => {
-    const h = await connectMcp({ allowWrite: true, confirmMode: 'none', redactPhi: true }, { local });
+    const h = await connectMcp({ allowWrite: true, confirmMode: 'none', redactPhi: true, allowDir: dir }, { local });
     try {
       const outputs = await exerciseEverything(h);
       for (const { what, json } of outputs) {
@@ -170,7 +195,7 @@ describe('--redact-phi', () => {
   });
 
   it('pseudonyms are stable: search results and metadata agree, and a removed birth date shows as a change', async () => {
-    const h = await connectMcp({ allowWrite: true, confirmMode: 'none', redactPhi: true }, { local });
+    const h = await connectMcp({ allowWrite: true, confirmMode: 'none', redactPhi: true, allowDir: dir }, { local });
     try {
       const search = await h.call('search_image_sets', { datastore_id: ds });
       const first = (search.structuredContent as { image_sets: Array<{ image_set_id: string; patient_id: string; patient_name: string }> }).image_sets[0]!;

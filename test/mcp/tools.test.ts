@@ -257,7 +257,7 @@ describe('tool surface', () => {
     const ro = await connectMcp({}, { local: h.local });
     const { tools } = await ro.client.listTools();
     expect(tools.map((t) => t.name).sort()).toEqual(
-      ['compare_image_set_versions', 'get_contact_sheet', 'get_datastore', 'get_dicom_import_job', 'get_image_frame', 'get_image_set', 'get_image_set_metadata', 'list_datastores', 'list_dicom_import_jobs', 'list_image_set_versions', 'list_tags_for_resource', 'search_image_sets'].sort(),
+      ['compare_image_set_versions', 'get_contact_sheet', 'get_datastore', 'get_dicom_import_job', 'get_image_frame', 'get_image_set', 'get_image_set_metadata', 'list_datastores', 'list_dicom_import_jobs', 'list_image_set_versions', 'list_tags_for_resource', 'search_image_sets', 'search_dicom_studies', 'search_dicom_series', 'search_dicom_instances', 'get_dicom_instance_metadata', 'get_dicom_series_metadata'].sort(),
     );
     for (const t of tools) expect(t.annotations?.readOnlyHint).toBe(true);
     const refused = await ro.call('delete_image_set', { datastore_id: ds, image_set_id: ct.image_set_id });
@@ -268,8 +268,8 @@ describe('tool surface', () => {
 
   it('with writes allowed, all 18 operations are tools with a title and all four hints set on purpose', async () => {
     const { tools } = await h.client.listTools();
-    // The 18 HealthImaging operations, plus compare_image_set_versions and get_contact_sheet.
-    expect(tools).toHaveLength(20);
+    // The 18 HealthImaging operations, compare_image_set_versions and get_contact_sheet, and 7 DICOMweb tools.
+    expect(tools).toHaveLength(27);
     for (const t of tools) {
       expect(t.name).toMatch(/^[a-z][a-z0-9_]{2,39}$/);
       expect(t.title, t.name).toBeTruthy();

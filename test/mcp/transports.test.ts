@@ -46,7 +46,7 @@ describe('stdio', () => {
     expect(client.getInstructions()).toContain('search_image_sets');
     const { tools } = await client.listTools();
     // The local backend (demo data) enables writes by default, behind confirmations.
-    expect(tools.length).toBe(20);
+    expect(tools.length).toBe(27);
     const ds = await demoDatastore(client);
     const found = await client.callTool({ name: 'search_image_sets', arguments: { datastore_id: ds, patient_id: 'DEMO-0002' } });
     expect(structured<{ image_sets: Array<{ modality: string }> }>(found).image_sets[0]!.modality).toBe('MR');
