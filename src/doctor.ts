@@ -399,7 +399,8 @@ export async function runDoctor(options: DoctorOptions): Promise<CheckResult[]> 
       if (kind === 'network') {
         add({ status, title: `DICOMweb: nothing answers at ${endpoint}`, details: [errorLine(err), 'Check --dicomweb-endpoint-url (HealthImaging: https://dicom-medical-imaging.<region>.amazonaws.com) and the network.', ...unused] });
       } else if (kind === 'denied') {
-        add({ status, title: `DICOMweb: medical-imaging:SearchDICOMStudies on ${label}: access denied`, details: [errorLine(err), ...deniedFix('SearchDICOMStudies', `datastore ${datastoreId}`), ...unused] });
+        // The search is only the probe: a denial matters when an exposed tool searches studies.
+        add({ status: needed.has('SearchDICOMStudies') ? 'fail' : 'warn', title: `DICOMweb: medical-imaging:SearchDICOMStudies on ${label}: access denied`, details: [errorLine(err), ...deniedFix('SearchDICOMStudies', `datastore ${datastoreId}`), ...unused] });
       } else {
         add({ status, title: `DICOMweb: ${endpoint} answered with an error`, details: [errorLine(err), ...unused] });
       }
