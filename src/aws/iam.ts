@@ -110,7 +110,8 @@ export const TOOL_PERMISSIONS: Readonly<Record<string, ToolPermissions>> = {
   tag_resource: { actions: ['TagResource', 'ListTagsForResource'] },
   untag_resource: { actions: ['UntagResource', 'ListTagsForResource'] },
   // DICOMweb (spec §4.1).
-  store_dicom: { actions: ['StoreDICOM'], conditional: [{ when: 'with study_instance_uid (STOW-RS to one study)', actions: ['medical-imaging:StoreDICOMStudy'] }] },
+  // After storing, SearchImageSets names the image sets the instances landed in (without it the result says so).
+  store_dicom: { actions: ['StoreDICOM', 'SearchImageSets'], conditional: [{ when: 'with study_instance_uid (STOW-RS to one study)', actions: ['medical-imaging:StoreDICOMStudy'] }] },
   search_dicom_studies: { actions: ['SearchDICOMStudies'] },
   search_dicom_series: { actions: ['SearchDICOMSeries'] },
   search_dicom_instances: { actions: ['SearchDICOMInstances'] },
