@@ -31,7 +31,8 @@ export const MAX_BASE64_BYTES = 16 * 1024 * 1024;
 export const MAX_STORE_FILES = 1000;
 /** A saved instance passes through memory once (the atomic write takes a buffer). */
 export const MAX_SAVE_BYTES = 1024 ** 3;
-const DEFAULT_MAX_CHARS = 20_000;
+/** Results reach the model's context: text and structured content together stay well under 20,000 characters by default. */
+const DEFAULT_MAX_CHARS = 12_000;
 
 // ---- fields -----------------------------------------------------------------------------------------------------
 
@@ -80,7 +81,7 @@ const searchPaging = {
     .max(50)
     .optional()
     .describe('Extra attributes to return as columns, by keyword or tag (e.g. ["PatientSex","00180050"])'),
-  limit: z.number().int().min(1).max(1000).default(50).describe('Rows per page (HealthImaging allows up to 1,000)'),
+  limit: z.number().int().min(1).max(1000).default(25).describe('Rows per page (HealthImaging allows up to 1,000)'),
   offset: z.number().int().min(0).max(9000).default(0).describe('Rows to skip: pass the previous offset + limit for the next page (at most 9,000)'),
 };
 
@@ -133,7 +134,13 @@ function capLines(lines: string[], maxChars: number): { text: string; shown: num
   return { text: lines.slice(0, shown).join('\n'), shown, cut: shown < lines.length };
 }
 
-const maxChars = z.number().int().min(1000).max(200_000).default(DEFAULT_MAX_CHARS).describe('Largest text returned; longer output is cut and the result says what was left out');
+const maxChars = z
+  .number()
+  .int()
+  .min(1000)
+  .max(200_000)
+  .default(DEFAULT_MAX_CHARS)
+  .describe('Largest output, counting the text and the DICOM JSON of what is shown; longer output is cut and the result says what was left out');
 const attributes = z
   .array(attributeKey)
   .min(1)
@@ -239,34 +246,120 @@ const searchInstances = defineTool({
 const metadataOutput = {
   datastore_id: z.string(),
   instances: z.number().describe('Instances in the response'),
-  shown: z.number().describe('Instances whose attributes are in the text (all, unless the text was cut)'),
-  cut: z.boolean().describe('Whether the text was cut at max_chars'),
-  datasets: z.array(z.record(z.string(), z.unknown())).describe('The DICOM JSON of the instances shown (selected attributes only, when attributes was given)'),
+  offset: z.number().describe('Instances skipped before the first one shown'),
+  shown: z.number().describe('Instances with at least one attribute shown'),
+  cut: z.boolean().describe('Whether the output was cut at max_chars'),
+  next_offset: z.number().optional().describe('Offset to continue with, when instances were left out'),
+  common: z.record(z.string(), z.unknown()).optional().describe('Series only: the DICOM JSON attributes every instance has with the same value'),
+  datasets: z.array(z.record(z.string(), z.unknown())).describe('The DICOM JSON attributes shown, per instance (for a series: those that differ between instances)'),
 };
 
 const query = (id: string | undefined) => (id ? { imageSetId: id } : undefined);
 
-function metadataResult(datastore: string, datasets: DicomJsonDataset[], tags: string[] | undefined, limit: number, label: (d: DicomJsonDataset, i: number) => string) {
-  const selected = datasets.map((d) => select(d, tags));
+/** One top-level attribute as text lines (its sequence items below it), with its DICOM JSON. */
+interface Unit {
+  tag: string;
+  lines: string[];
+  size: number;
+}
+
+function units(dataset: DicomJsonDataset, indent: string): Unit[] {
+  return Object.keys(dataset)
+    .sort()
+    .map((tag) => {
+      const lines = datasetLines({ [tag]: dataset[tag]! }, indent);
+      return { tag, lines, size: lines.reduce((n, l) => n + l.length + 1, 0) + JSON.stringify(dataset[tag]).length };
+    });
+}
+
+/**
+ * Datasets as text, cut at `limit` characters counting the text and the DICOM JSON of what is shown (both reach the
+ * agent): whole attributes only, and a note that says what was left out and how to get it.
+ */
+function metadataResult(datastore: string, all: DicomJsonDataset[], tags: string[] | undefined, limit: number, options: { series?: { offset: number } } = {}) {
+  const selected = all.map((d) => select(d, tags));
+  const series = options.series;
+  // For a series without an attribute list: what all instances share once, then per instance what differs.
+  const common: DicomJsonDataset = {};
+  if (series && !tags?.length && selected.length > 1) {
+    for (const [tag, attribute] of Object.entries(selected[0]!)) {
+      const json = JSON.stringify(attribute);
+      if (selected.every((d) => d[tag] !== undefined && JSON.stringify(d[tag]) === json)) common[tag] = attribute;
+    }
+  }
+  const offset = series?.offset ?? 0;
   const lines: string[] = [];
-  const starts: number[] = [];
-  selected.forEach((dataset, i) => {
-    starts.push(lines.length);
-    if (datasets.length > 1) lines.push(label(datasets[i]!, i));
-    lines.push(...datasetLines(dataset, datasets.length > 1 ? '  ' : ''));
-  });
-  const capped = capLines(lines, limit);
-  const shown = capped.cut ? starts.filter((s) => s < capped.shown).length : selected.length;
-  const missing = tags?.filter((t) => !datasets.some((d) => t in d)) ?? [];
+  let used = 0;
+  let cut = false;
+  const fit = (unit: Unit) => {
+    if (used + unit.size > limit) return false;
+    used += unit.size;
+    lines.push(...unit.lines);
+    return true;
+  };
+  const commonTags = Object.keys(common);
+  const shownCommon: DicomJsonDataset = {};
+  if (commonTags.length) {
+    lines.push(`Common to all ${selected.length} instances:`);
+    for (const unit of units(common, '  ')) {
+      if (!fit(unit)) {
+        cut = true;
+        break;
+      }
+      shownCommon[unit.tag] = common[unit.tag]!;
+    }
+  }
+  const shownSets: DicomJsonDataset[] = [];
+  let index = offset;
+  for (; !cut && index < selected.length; index++) {
+    const own = Object.fromEntries(Object.entries(selected[index]!).filter(([tag]) => !(tag in common)));
+    const header = series ? `Instance ${index + 1} of ${selected.length}: ${String(first(all[index], '00080018') ?? '?')} (InstanceNumber ${String(first(all[index], '00200013') ?? '?')})` : undefined;
+    if (header && !fit({ tag: '', lines: [header], size: header.length + 1 })) {
+      cut = true;
+      break;
+    }
+    const shown: DicomJsonDataset = {};
+    for (const unit of units(own, series ? '  ' : '')) {
+      if (!fit(unit)) {
+        cut = true;
+        break;
+      }
+      shown[unit.tag] = own[unit.tag]!;
+    }
+    shownSets.push(shown);
+    if (cut) break;
+  }
+  // An instance cut part-way is shown again from its start on the next page.
+  const complete = cut ? index - offset : shownSets.length;
+  // Nothing of an instance shown (the shared attributes filled the output): no offset helps, attributes or max_chars do.
+  const nextOffset = series && shownSets.length && offset + complete < selected.length ? offset + Math.max(complete, 1) : undefined;
+  const last = offset + shownSets.length;
+  const missing = tags?.filter((t) => !all.some((d) => t in d)) ?? [];
   const notes = [
     ...(missing.length ? [`Not present: ${missing.map((t) => lookupAttribute(t)?.keyword ?? t).join(', ')}.`] : []),
-    ...(capped.cut
-      ? [`Cut at ${limit} characters: ${capped.shown} of ${lines.length} lines shown${datasets.length > 1 ? ` (${shown} of ${datasets.length} instances, the last one partly)` : ''}; pass attributes to choose what to see, or raise max_chars.`]
+    ...(series && offset >= selected.length ? [`The series has ${selected.length} instances; offset ${offset} is past the end.`] : []),
+    ...(cut
+      ? [
+          series
+            ? shownSets.length
+              ? `Cut at max_chars=${limit}: instances ${offset + 1}–${last} of ${selected.length} shown${complete < shownSets.length ? ' (the last one partly)' : ''}. Continue with offset=${nextOffset}, choose attributes, or raise max_chars.`
+              : `Cut at max_chars=${limit}: the attributes all ${selected.length} instances share fill it; choose attributes, or raise max_chars.`
+            : `Cut at max_chars=${limit}: ${Object.keys(shownSets[0] ?? {}).length} of ${Object.keys(selected[0] ?? {}).length} attributes shown; pass attributes to choose, or raise max_chars.`,
+        ]
       : []),
   ];
   return {
-    text: [capped.text, ...notes].join('\n'),
-    structured: { datastore_id: datastore, instances: datasets.length, shown, cut: capped.cut, datasets: selected.slice(0, Math.max(shown, capped.cut ? 1 : 0)) },
+    text: [...lines, ...notes].join('\n'),
+    structured: {
+      datastore_id: datastore,
+      instances: selected.length,
+      offset,
+      shown: shownSets.filter((d) => Object.keys(d).length).length,
+      cut,
+      ...(nextOffset !== undefined && { next_offset: nextOffset }),
+      ...(commonTags.length && { common: shownCommon }),
+      datasets: shownSets,
+    },
   };
 }
 
@@ -284,7 +377,7 @@ const instanceMetadata = defineTool({
     const client = await DicomwebClient.forClient(ctx.config, ctx.client);
     const path = `/studies/${args.study_instance_uid}/series/${args.series_instance_uid}/instances/${args.sop_instance_uid}/metadata`;
     const datasets = await client.getJson(args.datastore_id, path, query(args.image_set_id), ctx.signal);
-    return metadataResult(args.datastore_id, datasets, args.attributes, args.max_chars, () => '');
+    return metadataResult(args.datastore_id, datasets, args.attributes, args.max_chars);
   },
 });
 
@@ -292,18 +385,25 @@ const seriesMetadata = defineTool({
   name: 'get_dicom_series_metadata',
   title: 'Get DICOM series metadata (WADO-RS)',
   description:
-    'Reads the DICOM attributes of every instance of a series with DICOMweb WADO-RS, one block per instance (ordered as the server returns them). ' +
-    'A series can have thousands of instances: pass attributes (e.g. ["InstanceNumber","SliceLocation","ImagePositionPatient"]) to get a compact table-like view; output is cut at max_chars, saying how many instances were shown.',
+    'Reads the DICOM attributes of every instance of a series with DICOMweb WADO-RS: the attributes all instances share, once, then per instance (in the server\'s order) those that differ. ' +
+    'With attributes (e.g. ["InstanceNumber","SliceLocation","ImagePositionPatient"]) only those, per instance. Output is cut at max_chars and says which offset continues it.',
   toolset: 'dicomweb',
-  inputSchema: { datastore_id: datastoreId, study_instance_uid: studyUid, series_instance_uid: seriesUid, image_set_id: retrieveImageSet, attributes, max_chars: maxChars },
+  inputSchema: {
+    datastore_id: datastoreId,
+    study_instance_uid: studyUid,
+    series_instance_uid: seriesUid,
+    image_set_id: retrieveImageSet,
+    attributes,
+    offset: z.number().int().min(0).default(0).describe('Instances to skip (the next_offset of a cut result)'),
+    max_chars: maxChars,
+  },
   outputSchema: metadataOutput,
   annotations: READ,
   handler: async (args, ctx) => {
     const client = await DicomwebClient.forClient(ctx.config, ctx.client);
     const path = `/studies/${args.study_instance_uid}/series/${args.series_instance_uid}/metadata`;
     const datasets = await client.getJson(args.datastore_id, path, query(args.image_set_id), ctx.signal);
-    const label = (d: DicomJsonDataset, i: number) => `Instance ${i + 1} of ${datasets.length}: ${String(first(d, '00080018') ?? '?')} (InstanceNumber ${String(first(d, '00200013') ?? '?')})`;
-    return metadataResult(args.datastore_id, datasets, args.attributes, args.max_chars, label);
+    return metadataResult(args.datastore_id, datasets, args.attributes, args.max_chars, { series: { offset: args.offset } });
   },
 });
 
@@ -423,11 +523,16 @@ const FAILURE_REASONS: Record<number, string> = {
   0xc122: 'transfer syntax not supported',
 };
 
+/** Per-file lists in a result; the counts are always complete. */
+const MAX_LISTED = 100;
+
 const storeOutput = {
   datastore_id: z.string(),
   status: z.enum(['stored', 'partial']).describe('stored: every file; partial: some files failed (see failed)'),
+  stored_count: z.number(),
+  failed_count: z.number(),
   stored: z.array(z.object({ file: z.string(), sop_instance_uid: z.string(), series_instance_uid: z.string(), study_instance_uid: z.string(), retrieve_url: z.string().optional(), warning: z.string().optional() })),
-  failed: z.array(z.object({ file: z.string(), sop_instance_uid: z.string().optional(), reason: z.string(), reason_code: z.number().optional(), sent: z.boolean() })),
+  failed: z.array(z.object({ file: z.string(), sop_instance_uid: z.string().optional(), reason: z.string(), reason_code: z.number().optional(), sent: z.boolean() })).describe(`The files not stored and why (the first ${MAX_LISTED})`),
   image_sets: z.array(z.object({ image_set_id: z.string(), series_instance_uid: z.string(), is_primary: z.boolean() })).describe('The image sets the stored instances are in'),
   request_id: z.string().optional(),
 };
@@ -475,8 +580,10 @@ const storeDicom = defineTool({
     const structured = {
       datastore_id: args.datastore_id,
       status: allFailures.length ? ('partial' as const) : ('stored' as const),
-      stored: outcome.stored,
-      failed: allFailures,
+      stored_count: outcome.stored.length,
+      failed_count: allFailures.length,
+      stored: outcome.stored.slice(0, MAX_LISTED),
+      failed: allFailures.slice(0, MAX_LISTED),
       image_sets: imageSets.found,
       ...(response.requestId && { request_id: response.requestId }),
     };
@@ -655,14 +762,15 @@ async function imageSetsOf(ctx: ToolContext, datastore: string, stored: StoredIt
   return { found, ...(note && { note }) };
 }
 
-function storeText(result: { datastore_id: string; stored: StoredItem[]; failed: FileFailure[]; image_sets: Array<{ image_set_id: string; series_instance_uid: string; is_primary: boolean }>; request_id?: string }, note?: string): string {
-  const total = result.stored.length + result.failed.length;
+function storeText(result: { datastore_id: string; stored_count: number; failed_count: number; stored: StoredItem[]; failed: FileFailure[]; image_sets: Array<{ image_set_id: string; series_instance_uid: string; is_primary: boolean }>; request_id?: string }, note?: string): string {
+  const total = result.stored_count + result.failed_count;
   const studies = [...new Set(result.stored.map((s) => s.study_instance_uid))];
-  const lines = [`Stored ${result.stored.length} of ${total} file${total === 1 ? '' : 's'} in datastore ${result.datastore_id} (study ${studies.join(', ')}).`];
-  if (result.failed.length) {
-    lines.push(`Not stored (${result.failed.length}):`);
+  const more = studies.length > 3 ? ` and ${studies.length - 3} more` : '';
+  const lines = [`Stored ${result.stored_count} of ${total} file${total === 1 ? '' : 's'} in datastore ${result.datastore_id} (study ${studies.slice(0, 3).join(', ')}${more}).`];
+  if (result.failed_count) {
+    lines.push(`Not stored (${result.failed_count}):`);
     for (const f of result.failed.slice(0, 20)) lines.push(`  ${f.file}: ${f.reason}${f.sent ? '' : ' (not sent)'}`);
-    if (result.failed.length > 20) lines.push(`  … and ${result.failed.length - 20} more (see failed in the structured result)`);
+    if (result.failed_count > 20) lines.push(`  … and ${result.failed_count - 20} more (the structured result lists the first ${MAX_LISTED})`);
   }
   if (result.image_sets.length) {
     lines.push('Image sets:');

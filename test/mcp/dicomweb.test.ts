@@ -278,8 +278,8 @@ describe('QIDO-RS and WADO-RS tools', () => {
     expect(textOf(all)).toContain('(0008,0018) SOPInstanceUID UI: ' + s.sops[0]);
     expect(structured<{ cut: boolean }>(all).cut).toBe(false);
     const cut = await h.call('get_dicom_instance_metadata', { ...args, max_chars: 1000 });
-    expect(textOf(cut).length).toBeLessThan(1300);
-    expect(textOf(cut)).toMatch(/Cut at 1000 characters: \d+ of \d+ lines shown; pass attributes/);
+    expect(textOf(cut).length + JSON.stringify(cut.structuredContent).length).toBeLessThan(1600);
+    expect(textOf(cut)).toMatch(/Cut at max_chars=1000: \d+ of \d+ attributes shown; pass attributes to choose/);
     const missing = await h.call('get_dicom_instance_metadata', { ...args, sop_instance_uid: '1.2.3.4' });
     expect(missing.isError).toBe(true);
     expect(textOf(missing)).toMatch(/^ResourceNotFoundException: .*\nNext step: Check the datastore ID and the UIDs/s);
@@ -290,8 +290,25 @@ describe('QIDO-RS and WADO-RS tools', () => {
     expect(result.isError, textOf(result)).toBeFalsy();
     expect(structured<{ instances: number; shown: number }>(result)).toMatchObject({ instances: 3, shown: 3 });
     expect(textOf(result).match(/^Instance \d of 3: /gm)).toHaveLength(3);
-    const cut = await h.call('get_dicom_series_metadata', { datastore_id: ds, study_instance_uid: s.study, series_instance_uid: s.series, max_chars: 1500 });
-    expect(textOf(cut)).toMatch(/\(1 of 3 instances, the last one partly\)/);
+    expect(textOf(result)).not.toContain('Common to all');
+    // Without attributes: what the instances share once, then what differs.
+    const all = await h.call('get_dicom_series_metadata', { datastore_id: ds, study_instance_uid: s.study, series_instance_uid: s.series, max_chars: 100_000 });
+    expect(textOf(all)).toMatch(/^Common to all 3 instances:\n {2}\(0008,0005\) SpecificCharacterSet CS: ISO_IR 100\n/);
+    expect(textOf(all)).toContain('  (0010,0010) PatientName PN: QIDO^TOOLS');
+    expect(textOf(all).match(/PatientName/g)).toHaveLength(1);
+    expect(textOf(all)).toMatch(/^Instance 2 of 3: \S+ \(InstanceNumber 2\)\n(  .*\n)*  \(0020,0013\) InstanceNumber IS: 2$/m);
+    const out = structured<{ common: Record<string, unknown>; datasets: Array<Record<string, unknown>>; cut: boolean }>(all);
+    expect(out.cut).toBe(false);
+    expect(out.common['00100010']).toBeDefined();
+    expect(out.datasets.map((d) => Object.keys(d).includes('00080018'))).toEqual([true, true, true]);
+    // Cut: the next offset continues where the output stopped.
+    const narrow = { datastore_id: ds, study_instance_uid: s.study, series_instance_uid: s.series, attributes: ['SOPInstanceUID', 'InstanceNumber', 'ImagePositionPatient'], max_chars: 1000 };
+    const page1 = await h.call('get_dicom_series_metadata', narrow);
+    const p1 = structured<{ next_offset?: number; cut: boolean }>(page1);
+    expect(p1.cut).toBe(true);
+    expect(textOf(page1)).toMatch(new RegExp(`Cut at max_chars=1000: instances 1–\\d of 3 shown.*Continue with offset=${p1.next_offset}`));
+    const page2 = await h.call('get_dicom_series_metadata', { ...narrow, offset: p1.next_offset });
+    expect(textOf(page2)).toContain(`Instance ${p1.next_offset! + 1} of 3: `);
   });
 
   it('save_dicom_instance writes a Part 10 file atomically, only inside the allowed directories, never over a file', async () => {

@@ -79,6 +79,7 @@ describe(`results on a ${INSTANCES}-instance image set`, () => {
     const summary = await h.call('get_image_set_metadata', set);
     const frame = (summary.structuredContent as { instances: Array<{ frame_ids: string[] }> }).instances[0]!.frame_ids[0]!;
     const arn = (await h.call('get_datastore', { datastore_id: ds })).structuredContent as { arn: string };
+    const dicom = { datastore_id: ds, study_instance_uid: derivedUid('token-size', 'study'), series_instance_uid: derivedUid('token-size', 'series') };
     const calls: Array<[string, Record<string, unknown>]> = [
       ['list_datastores', {}],
       ['get_datastore', { datastore_id: ds }],
@@ -92,6 +93,11 @@ describe(`results on a ${INSTANCES}-instance image set`, () => {
       ['get_dicom_import_job', { datastore_id: ds, job_id: jobId }],
       ['list_dicom_import_jobs', { datastore_id: ds }],
       ['list_tags_for_resource', { resource_arn: arn.arn }],
+      ['search_dicom_studies', { datastore_id: ds }],
+      ['search_dicom_series', { datastore_id: ds }],
+      ['search_dicom_instances', { datastore_id: ds, study_instance_uid: derivedUid('token-size', 'study') }],
+      ['get_dicom_instance_metadata', { ...dicom, sop_instance_uid: derivedUid(dicom.series_instance_uid, 'instance', 500) }],
+      ['get_dicom_series_metadata', dicom],
     ];
     const readTools = (await h.client.listTools()).tools.filter((t) => t.annotations?.readOnlyHint).map((t) => t.name);
     expect(readTools.filter((name) => !calls.some(([called]) => called === name)), 'read tools this test does not call yet').toEqual([]);
@@ -107,6 +113,10 @@ describe(`results on a ${INSTANCES}-instance image set`, () => {
     expect(textOf(summary)).toContain(`Instances 1–10 of ${INSTANCES - 120}`);
     const search = await h.call('search_image_sets', { datastore_id: ds });
     expect(textOf(search)).toContain('next_token=');
+    const series = await h.call('get_dicom_series_metadata', dicom);
+    expect(textOf(series)).toMatch(/^Common to all 1880 instances:/);
+    expect(textOf(series)).toMatch(/Continue with offset=\d+/);
+    expect(textOf(await h.call('search_dicom_instances', calls.find(([name]) => name === 'search_dicom_instances')![1]))).toContain('call again with offset=25');
   });
 
   it('a cut view says what was cut and continues where it stopped', async () => {
