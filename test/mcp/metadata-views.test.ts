@@ -1,6 +1,7 @@
 /** get_image_set_metadata's views: levels, chosen attributes, filters, paging and formats, on the demo data. */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { syntheticMultiframe } from '../../src/dicom/synthetic.js';
+import { syntheticCtSeries, syntheticMultiframe } from '../../src/dicom/synthetic.js';
+import { withAttributes } from '../helpers/dicom-files.js';
 import { createActiveDatastore, importFiles } from '../helpers/import.js';
 import { connectMcp, type McpHarness, textOf } from '../helpers/mcp.js';
 
@@ -132,6 +133,29 @@ describe('get_image_set_metadata views', () => {
     expect(new Set(ids).size).toBe(230);
     const frame = await h.call('get_image_frame', { datastore_id: store, image_set_id: id, image_frame_id: ids[229] });
     expect(textOf(frame)).toContain('frame 230 of instance');
+  });
+
+  it('cuts a single instance too big for the cap to its first attributes, and says so', async () => {
+    const store = await createActiveDatastore(h.local.client, 'wide');
+    const elements = Object.fromEntries(
+      Array.from({ length: 400 }, (_, i) => [`0011${(0x1000 + i).toString(16).toUpperCase()}`, { vr: 'LO', Value: [`value ${i} `.padEnd(60, 'x')] }]),
+    );
+    const [file] = syntheticCtSeries({ patientName: 'WIDE^INSTANCE', patientId: 'WIDE-1', slices: 1, rows: 8, columns: 8, seed: 9 });
+    const wide = withAttributes(file!, {}, { '00110010': { vr: 'LO', Value: ['WIDE CREATOR'] }, ...elements });
+    expect((await importFiles(h.local.client, h.local.dataDir, store, { 'wide.dcm': wide })).jobStatus).toBe('COMPLETED');
+    const found = await h.call('search_image_sets', { datastore_id: store });
+    const id = (found.structuredContent as { image_sets: Array<{ image_set_id: string }> }).image_sets[0]!.image_set_id;
+    for (const format of ['table', 'json']) {
+      const r = await h.call('get_image_set_metadata', { datastore_id: store, image_set_id: id, level: 'instance', format });
+      expect(r.isError, textOf(r)).toBeFalsy();
+      expect(JSON.stringify(r).length).toBeLessThan(20_000);
+      const s = r.structuredContent as unknown as ViewResult;
+      expect(s.truncated).toBe(true);
+      expect(Object.keys(s.rows![0]!.attributes).length).toBeLessThan(400);
+      expect(textOf(r)).toContain('Cut: the row has more attributes than fit');
+    }
+    const chosen = await h.call('get_image_set_metadata', { datastore_id: store, image_set_id: id, attributes: ['0011118F'] });
+    expect(textOf(chosen)).toMatch(/\| value 399 x+$/m);
   });
 
   it('returns the rows as JSON text with format json', async () => {
