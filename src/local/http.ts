@@ -197,6 +197,9 @@ async function handle(req: IncomingMessage, res: ServerResponse, requestId: stri
   await send(res, reply);
 }
 
+/** Files up to this size are read whole and sent in one write; larger ones are streamed. */
+const SMALL_FILE_BYTES = 1024 * 1024;
+
 async function send(res: ServerResponse, reply: Reply): Promise<void> {
   // Open a file before any header is set, so a missing file is a clean error response.
   const file = 'file' in reply ? await fs.open(reply.file) : undefined;
@@ -217,7 +220,21 @@ async function send(res: ServerResponse, reply: Reply): Promise<void> {
   }
   res.setHeader('content-type', reply.contentType);
   if (file) {
-    res.setHeader('content-length', (await file.stat()).size);
+    const { size } = await file.stat();
+    res.setHeader('content-length', size);
+    if (size <= SMALL_FILE_BYTES) {
+      // One read and one write: a frame or a metadata document of a few hundred KB is served in a fraction of the
+      // system calls (and event-loop turns) that streaming it in 64 KB pieces takes.
+      const bytes = Buffer.allocUnsafe(size);
+      try {
+        const { bytesRead } = await file.read(bytes, 0, size, 0);
+        if (bytesRead !== size) throw new Error(`a stored file changed size while it was read (${bytesRead} of ${size} bytes)`);
+      } finally {
+        await file.close();
+      }
+      res.end(bytes);
+      return;
+    }
     await pipeline(file.createReadStream(), res);
     return;
   }

@@ -9,7 +9,7 @@ import {
 } from '@aws-sdk/client-medical-imaging';
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
-import { fetchMetadata } from '../aws/metadata.js';
+import { fetchMetadata, fetchMetadataDocument } from '../aws/metadata.js';
 import { decodeFrame } from '../dicom/codecs.js';
 import { crc32 } from '../dicom/crc32.js';
 import { geometryOf } from '../dicom/p10.js';
@@ -564,10 +564,14 @@ export const getImageFrame = defineTool({
     const window = windowRequest(args);
     // Checked before anything is read, so that a path that cannot be written costs nothing.
     const target = args.save_to === undefined ? undefined : await files.resolveWritable(args.save_to, { overwrite: args.overwrite });
-    const res = await client.send(
+    const frameRequest = client.send(
       new GetImageFrameCommand({ datastoreId: args.datastore_id, imageSetId: args.image_set_id, imageFrameInformation: { imageFrameId: args.image_frame_id } }),
       { abortSignal: signal },
     );
+    // The document is read while the frame downloads (and usually comes from the cache).
+    const documentRequest = args.format === 'raw' ? undefined : fetchMetadataDocument(client, { datastoreId: args.datastore_id, imageSetId: args.image_set_id }, { maxBytes: config.maxMetadataBytes, signal });
+    documentRequest?.catch(() => undefined);
+    const res = await frameRequest;
     const bytes = await res.imageFrameBlob!.transformToByteArray();
     const contentType = res.contentType ?? 'application/octet-stream';
 
@@ -588,7 +592,7 @@ export const getImageFrame = defineTool({
       };
     }
 
-    const { document } = await fetchMetadata(client, { datastoreId: args.datastore_id, imageSetId: args.image_set_id }, { maxBytes: config.maxMetadataBytes, signal });
+    const { document } = await documentRequest!;
     const located = locateFrame(document, args.image_frame_id);
     if (!located) throw new Error(`Frame ${args.image_frame_id} is not in the latest version of image set ${args.image_set_id}; get_image_set_metadata lists its frame IDs.`);
     const attributes = frameAttributes(located.attributes, located.frameIndex);
@@ -739,7 +743,7 @@ export const getContactSheet = defineTool({
   annotations: READ,
   async handler(args, { client, config, signal }) {
     const window = windowRequest(args);
-    const { document } = await fetchMetadata(client, { datastoreId: args.datastore_id, imageSetId: args.image_set_id }, { maxBytes: config.maxMetadataBytes, signal });
+    const { document } = await fetchMetadataDocument(client, { datastoreId: args.datastore_id, imageSetId: args.image_set_id }, { maxBytes: config.maxMetadataBytes, signal });
     const seriesUid = args.series_instance_uid ?? Object.keys(document.Study.Series)[0];
     const series = seriesUid === undefined ? undefined : document.Study.Series[seriesUid];
     if (!series || seriesUid === undefined) throw new Error(`Series ${args.series_instance_uid ?? ''} is not in image set ${args.image_set_id}; get_image_set_metadata lists its series.`);
