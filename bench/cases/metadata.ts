@@ -10,6 +10,7 @@ import { gunzipSync } from 'node:zlib';
 import { GetImageSetMetadataCommand } from '@aws-sdk/client-medical-imaging';
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import type { BenchEnv } from '../lib/env.js';
+import type { Row } from '../lib/report.js';
 import { connectHttp, memoryOf, REGION, resetPeak } from '../lib/procs.js';
 import { samplePair, stats } from '../lib/stats.js';
 
@@ -64,14 +65,17 @@ export async function bigMetadata(env: BenchEnv): Promise<void> {
     note: docLabel,
   });
 
-  env.add(peakGrowth(2, 'MCP server peak RSS growth, summary', server.pid, docBytes, 4, await measurePeak(server.pid, summary)));
+  env.add(peakGrowth(2, 'MCP server peak RSS growth, summary', docBytes, 4, await measurePeak(server.pid, summary)));
   const uri = `healthimaging://datastores/${datastoreId}/image-sets/${bigImageSetId}/metadata`;
   const read = async () => {
     const res = await client.readResource({ uri });
     const content = res.contents[0] as { text?: string };
     if (content.text?.length !== docBytes) throw new Error(`resource read returned ${content.text?.length} characters, expected ${docBytes}`);
   };
-  env.add(peakGrowth(2, 'MCP server peak RSS growth, resource read', server.pid, docBytes, 2, await measurePeak(server.pid, read)));
+  env.add({
+    ...peakGrowth(2, 'MCP server peak RSS growth, resource read', docBytes, 2, await measurePeak(server.pid, read)),
+    knownMiss: "the MCP SDK's HTTP transport serialises the message twice more",
+  });
   await client.close();
 }
 
@@ -87,7 +91,7 @@ async function measurePeak(pid: number, fn: () => Promise<void>): Promise<number
   return worst;
 }
 
-function peakGrowth(caseNo: number, measure: string, _pid: number, docBytes: number, copies: number, growth: number | undefined) {
+function peakGrowth(caseNo: number, measure: string, docBytes: number, copies: number, growth: number | undefined): Row {
   if (growth === undefined) {
     return { case: caseNo, measure, unit: 'MB', ours: { value: Number.NaN }, note: 'peak RSS cannot be reset on this system (/proc/<pid>/clear_refs)' };
   }
@@ -98,7 +102,8 @@ function peakGrowth(caseNo: number, measure: string, _pid: number, docBytes: num
     ours: { value: growth / MB },
     ratio: growth / docBytes,
     target: `≤ ${copies}× the document`,
-    check: 'bound' as const,
+    // A ratio to the document's own size: it holds on any machine, so it gates every run.
+    check: 'ratio',
     pass: growth <= copies * docBytes,
     note: `ratio = growth ÷ document size (${(docBytes / MB).toFixed(1)} MB)`,
   };

@@ -19,45 +19,64 @@ export interface MetadataRef {
   versionId?: string;
 }
 
-/** Gunzips `gz` (or passes plain JSON through), refusing to produce more than `limit` bytes. */
+/**
+ * Gunzips `gz` (or passes plain JSON through), refusing to produce more than `limit` bytes. The output goes straight
+ * into one buffer sized by the gzip trailer's length field (a hint: a body that lies about it is still bounded by
+ * `limit`, it only costs a copy), so a big document is held once, not once in pieces and again joined.
+ */
 export async function gunzipLimited(gz: Uint8Array, limit: number): Promise<Buffer> {
   const isGzip = gz.length >= 2 && gz[0] === 0x1f && gz[1] === 0x8b;
   if (!isGzip) {
     if (gz.length > limit) throw new MetadataTooLargeError(limit);
     return Buffer.from(gz.buffer, gz.byteOffset, gz.byteLength);
   }
+  const hint = gz.length >= 18 ? new DataView(gz.buffer, gz.byteOffset + gz.length - 4, 4).getUint32(0, true) : 0;
   return new Promise<Buffer>((resolve, reject) => {
     const gunzip = createGunzip();
-    const chunks: Buffer[] = [];
+    let out = Buffer.allocUnsafe(Math.min(hint, limit));
     let size = 0;
     gunzip.on('data', (chunk: Buffer) => {
-      size += chunk.length;
-      if (size > limit) {
+      if (size + chunk.length > limit) {
         gunzip.destroy();
         reject(new MetadataTooLargeError(limit));
         return;
       }
-      chunks.push(chunk);
+      if (size + chunk.length > out.length) {
+        const grown = Buffer.allocUnsafe(Math.min(limit, Math.max(2 * out.length, size + chunk.length)));
+        out.copy(grown, 0, 0, size);
+        out = grown;
+      }
+      chunk.copy(out, size);
+      size += chunk.length;
     });
     gunzip.on('error', reject);
-    gunzip.on('end', () => resolve(Buffer.concat(chunks, size)));
+    gunzip.on('end', () => resolve(out.subarray(0, size)));
     gunzip.end(gz);
   });
 }
 
-/** The metadata document as JSON text (exactly what the service stored) and parsed. */
-export async function fetchMetadata(
-  client: MedicalImagingClient,
-  ref: MetadataRef,
-  options: { maxBytes: number; signal?: AbortSignal },
-): Promise<{ text: string; document: ImageSetMetadataDocument }> {
+/** A metadata document read: its JSON text (exactly what the service stored), parsed on first use. */
+export interface MetadataRead {
+  text: string;
+  /** The parsed document; parsing a 50 MB document takes a quarter of a second and several times its memory. */
+  readonly document: ImageSetMetadataDocument;
+}
+
+/** The metadata document as JSON text and, when asked for, parsed. */
+export async function fetchMetadata(client: MedicalImagingClient, ref: MetadataRef, options: { maxBytes: number; signal?: AbortSignal }): Promise<MetadataRead> {
   const res = await client.send(
     new GetImageSetMetadataCommand({ datastoreId: ref.datastoreId, imageSetId: ref.imageSetId, ...(ref.versionId && { versionId: ref.versionId }) }),
     { abortSignal: options.signal },
   );
   const body = await res.imageSetMetadataBlob!.transformToByteArray();
   const text = (await gunzipLimited(body, options.maxBytes)).toString('utf8');
-  return { text, document: JSON.parse(text) as ImageSetMetadataDocument };
+  let document: ImageSetMetadataDocument | undefined;
+  return {
+    text,
+    get document() {
+      return (document ??= JSON.parse(text) as ImageSetMetadataDocument);
+    },
+  };
 }
 
 /**

@@ -150,10 +150,11 @@ export function registerMetadataResources(server: McpServer, deps: MetadataResou
   const readMetadata = (uri: URL, variables: Variables, signal: AbortSignal) =>
     reading(uri, async () => {
       const ref = parseVariables(uri, variables, metadataVariables);
-      const { text, document } = await fetchMetadata(client, ref, { maxBytes: deps.maxMetadataBytes, signal });
-      if (!deps.redactPhi) return { contents: [{ uri: uri.href, mimeType: JSON_MIME, text }] };
+      // Only the text is needed unless redacting: the document is not parsed (a 50 MB one takes several times that).
+      const read = await fetchMetadata(client, ref, { maxBytes: deps.maxMetadataBytes, signal });
+      if (!deps.redactPhi) return { contents: [{ uri: uri.href, mimeType: JSON_MIME, text: read.text }] };
       // The note leads the document, so that a reader meets it before any masked value.
-      return { contents: [{ uri: uri.href, mimeType: JSON_MIME, text: JSON.stringify({ PHIRedacted: REDACTION_NOTE, ...document }), _meta: REDACTED_META }] };
+      return { contents: [{ uri: uri.href, mimeType: JSON_MIME, text: JSON.stringify({ PHIRedacted: REDACTION_NOTE, ...read.document }), _meta: REDACTED_META }] };
     });
 
   const metadataDescription = (which: string) =>

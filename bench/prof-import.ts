@@ -1,0 +1,13 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { syntheticCtSeries } from '../src/dicom/synthetic.js';
+import { startLocalService } from '../src/local/service.js';
+import { createDatastore, importJob } from './lib/data.js';
+import { sdkFor } from './lib/procs.js';
+const dataDir = mkdtempSync('/tmp/impprof-');
+const service = await startLocalService({ dataDir, durable: process.env.DURABLE !== '0', log: () => undefined });
+const sdk = sdkFor(service);
+const ds = await createDatastore(sdk, 'p');
+const slices = syntheticCtSeries({ patientName: 'A', patientId: 'B', slices: 100, rows: 512, columns: 512, seed: 5 });
+const ms = await importJob(sdk, dataDir, ds, Object.fromEntries(slices.map((s, i) => [`${i}.dcm`, s])));
+console.log('import 100:', ms.toFixed(0), 'ms', (100 / (ms / 1000)).toFixed(1), '/s');
+sdk.destroy(); await service.close(); rmSync(dataDir, { recursive: true, force: true });
