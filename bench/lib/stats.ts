@@ -55,3 +55,12 @@ export async function samplePair(a: () => Promise<unknown>, b: () => Promise<unk
   }
   return [sa, sb];
 }
+
+/**
+ * The median of the ratios of paired samples (a[i] ÷ b[i], each pair measured back to back). On a shared machine
+ * load comes and goes; a pair sees about the same load on both sides, so this ratio moves much less than the ratio
+ * of the two medians.
+ */
+export function pairedRatio(a: number[], b: number[]): number {
+  return stats(a.map((x, i) => x / b[i]!)).median;
+}

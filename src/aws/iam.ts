@@ -84,8 +84,9 @@ export const TOOL_PERMISSIONS: Readonly<Record<string, ToolPermissions>> = {
   get_image_set: { actions: ['GetImageSet'] },
   get_image_set_metadata: { actions: ['GetImageSetMetadata'] },
   // The PNG rendering reads the metadata (geometry, stored transfer syntax, checksum); format "raw" does not.
-  get_image_frame: { actions: ['GetImageFrame', 'GetImageSetMetadata'] },
-  get_contact_sheet: { actions: ['GetImageSetMetadata', 'GetImageFrame'] },
+  // GetImageSet names the latest version, whose document may already be cached (src/aws/metadata.ts).
+  get_image_frame: { actions: ['GetImageFrame', 'GetImageSet', 'GetImageSetMetadata'] },
+  get_contact_sheet: { actions: ['GetImageSet', 'GetImageSetMetadata', 'GetImageFrame'] },
   list_image_set_versions: { actions: ['ListImageSetVersions'] },
   compare_image_set_versions: { actions: ['GetImageSet', 'GetImageSetMetadata'] },
   start_dicom_import_job: {
