@@ -30,6 +30,9 @@ export async function imports(env: BenchEnv): Promise<void> {
   const sdk = sdkFor(local);
   try {
     const datastoreId = await createDatastore(sdk, 'bench-import');
+    // Warm up as the peer was: the service loads its codecs (in each conversion worker) on its first import.
+    const warmup = syntheticCtSeries({ patientName: 'BENCH^WARMUP', patientId: 'BENCH-WARMUP', slices: 4, rows: 512, columns: 512, seed: 6 });
+    await importJob(sdk, dataDir, datastoreId, Object.fromEntries(warmup.map((p10, i) => [`w${i}.dcm`, p10])));
     const files = Object.fromEntries(slices.map((p10, i) => [`${String(i).padStart(4, '0')}.dcm`, p10]));
     const importMs = await importJob(sdk, dataDir, datastoreId, files);
     const rate = count / (importMs / 1000);

@@ -29,11 +29,15 @@ interface PoolWorker {
   pending: Map<number, { resolve: (value: Converted) => void; reject: (err: Error) => void }>;
 }
 
-/** The compiled worker next to this module, or (running from TypeScript sources, as the tests do) the .ts one via tsx. */
-function workerEntry(): { url: URL; execArgv: string[] } {
+/**
+ * A worker running the compiled entry next to this module; or, running from the TypeScript sources (the tests, tsx),
+ * a worker that first registers tsx and then imports the .ts entry.
+ */
+function startWorker(): Worker {
   const compiled = new URL('./convert-worker.js', import.meta.url);
-  if (existsSync(fileURLToPath(compiled))) return { url: compiled, execArgv: [] };
-  return { url: new URL('./convert-worker.ts', import.meta.url), execArgv: ['--import', 'tsx'] };
+  if (existsSync(fileURLToPath(compiled))) return new Worker(compiled);
+  const source = new URL('./convert-worker.ts', import.meta.url).href;
+  return new Worker(`import('tsx/esm/api').then(({ register }) => { register(); return import(${JSON.stringify(source)}); });`, { eval: true });
 }
 
 export class ConvertPool {
@@ -71,8 +75,7 @@ export class ConvertPool {
   }
 
   private spawn(): PoolWorker {
-    const { url, execArgv } = workerEntry();
-    const worker = new Worker(url, { execArgv });
+    const worker = startWorker();
     const entry: PoolWorker = { worker, pending: new Map() };
     worker.on('message', (reply: ConvertReply) => {
       const waiter = entry.pending.get(reply.id);

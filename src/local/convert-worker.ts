@@ -24,7 +24,9 @@ async function convert(request: ConvertRequest): Promise<{ reply: ConvertReply; 
   const parsed = parseP10(new Uint8Array(request.bytes));
   const prepared = await prepareFrames(parsed, { losslessFormat: request.losslessFormat });
   const { frameData: _pixels, ...metadata } = parsed;
-  // Frames go back without a copy; a buffer shared by several frames is transferred once.
-  const transfer = [...new Set(prepared.frames.map((f) => f.bytes.buffer as ArrayBuffer))];
-  return { reply: { id: request.id, ok: true, parsed: metadata, prepared }, transfer };
+  // A frame that owns its whole buffer goes back without a copy; a view into a larger one (the input file, a
+  // codec's memory) is copied, so that nothing else is detached.
+  const frames = prepared.frames.map((f) => (f.bytes.byteOffset === 0 && f.bytes.byteLength === f.bytes.buffer.byteLength ? f : { ...f, bytes: f.bytes.slice() }));
+  const transfer = [...new Set(frames.map((f) => f.bytes.buffer as ArrayBuffer))];
+  return { reply: { id: request.id, ok: true, parsed: metadata, prepared: { ...prepared, frames } }, transfer };
 }

@@ -10,8 +10,9 @@
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
-import type { ParsedInstance } from '../dicom/types.js';
+import type { ParsedInstance, PreparedFrames } from '../dicom/types.js';
 import { newId, type ImportScheduler, type ServiceContext } from './api/context.js';
+import { ConvertPool } from './convert-pool.js';
 import { placeInstances, type Placement, type StagedInstance } from './organize.js';
 import { mapS3Uri, scanLocation, ScanLimitError } from './s3.js';
 import { nowSeconds, type JobRecord } from './store/records.js';
@@ -33,6 +34,8 @@ interface FailureLine {
 
 export class ImportRunner implements ImportScheduler {
   private readonly queue: Array<{ datastoreId: string; jobId: string }> = [];
+  /** Parsing and encoding run in worker threads, on every core and off the event loop that serves requests. */
+  private readonly pool = new ConvertPool();
   private running = 0;
   private readonly idle = new Set<() => void>();
   private closed = false;
@@ -66,8 +69,8 @@ export class ImportRunner implements ImportScheduler {
   /** Stops taking queued jobs and waits for running ones. */
   async close(): Promise<void> {
     this.closed = true;
-    if (this.running === 0) return;
-    await new Promise<void>((resolve) => this.idle.add(resolve));
+    if (this.running > 0) await new Promise<void>((resolve) => this.idle.add(resolve));
+    await this.pool.close();
   }
 
   private pump(): void {
@@ -157,7 +160,7 @@ export class ImportRunner implements ImportScheduler {
         await yieldToEventLoop();
         try {
           if (file.size > IMPORT_LIMITS.maxFileBytes) throw new InputFileError('The file is larger than the 4 GB per-file quota.');
-          const instance = await stageFile(this.service, datastore.losslessStorageFormat, file.path, file.key);
+          const instance = await stageFile(this.service, this.pool, datastore.losslessStorageFormat, file.path, file.key);
           outcomes[index] = instance;
           // Registered at once, so that a failure elsewhere still removes its staged frames.
           staged.push(instance);
@@ -198,9 +201,9 @@ const loadDicomLayer = () => (dicomLayer ??= Promise.all([import('../dicom/p10.j
 export class InputFileError extends Error {}
 const isInputError = (err: unknown) => err instanceof InputFileError || (err instanceof Error && err.name === 'DicomParseError');
 
-async function stageFile(service: ServiceContext, losslessFormat: 'HTJ2K' | 'JPEG_2000_LOSSLESS', filePath: string, source: string): Promise<StagedInstance> {
-  const bytes = new Uint8Array(await fs.readFile(filePath));
-  return stageInstance(service, losslessFormat, bytes, source);
+async function stageFile(service: ServiceContext, pool: ConvertPool, losslessFormat: 'HTJ2K' | 'JPEG_2000_LOSSLESS', filePath: string, source: string): Promise<StagedInstance> {
+  const { parsed, prepared } = await pool.convert(new Uint8Array(await fs.readFile(filePath)), losslessFormat);
+  return stagePrepared(service, parsed, prepared, source);
 }
 
 /** Parses one P10 instance and writes its frames, converted per spec §5, to staging files. */
@@ -221,6 +224,12 @@ export async function parseInstance(bytes: Uint8Array): Promise<ParsedInstance> 
 export async function stageParsed(service: ServiceContext, losslessFormat: 'HTJ2K' | 'JPEG_2000_LOSSLESS', parsed: ParsedInstance, source: string): Promise<StagedInstance> {
   const [, { prepareFrames }] = await loadDicomLayer();
   const prepared = await prepareFrames(parsed, { losslessFormat });
+  const { frameData: _pixels, ...metadata } = parsed;
+  return stagePrepared(service, metadata, prepared, source);
+}
+
+/** Writes prepared frames to staging files (fsynced when the store is durable). */
+async function stagePrepared(service: ServiceContext, parsed: Omit<ParsedInstance, 'frameData'>, prepared: PreparedFrames, source: string): Promise<StagedInstance> {
   const frames: StagedInstance['frames'] = [];
   try {
     for (const frame of prepared.frames) {
@@ -239,8 +248,7 @@ export async function stageParsed(service: ServiceContext, losslessFormat: 'HTJ2
     await Promise.all(frames.map((f) => fs.rm(f.staged, { force: true })));
     throw err;
   }
-  const { frameData: _pixels, ...metadata } = parsed;
-  return { source, parsed: metadata, storedTransferSyntaxUID: prepared.storedTransferSyntaxUID, frames };
+  return { source, parsed, storedTransferSyntaxUID: prepared.storedTransferSyntaxUID, frames };
 }
 
 async function writeJobOutput(service: ServiceContext, job: JobRecord, scanned: number, placements: Map<string, Placement>, failures: FailureLine[]): Promise<void> {
