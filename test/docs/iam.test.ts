@@ -45,7 +45,7 @@ describe('the IAM map and the tools', () => {
       {
         Sid: 'HealthImagingDatastores',
         Effect: 'Allow',
-        Action: ['medical-imaging:GetImageFrame', 'medical-imaging:GetImageSetMetadata'],
+        Action: ['medical-imaging:GetImageFrame', 'medical-imaging:GetImageSet', 'medical-imaging:GetImageSetMetadata'],
         Resource: ['arn:aws:medical-imaging:*:*:datastore/*'],
       },
     ]);
@@ -66,6 +66,7 @@ describe('the actions each tool declares are the operations it sends', () => {
   let sent: string[] = [];
   let ds: string;
   let ct: string;
+  let mr: string;
   let frameId: string;
 
   beforeAll(async () => {
@@ -89,6 +90,9 @@ describe('the actions each tool declares are the operations it sends', () => {
     ds = local.service.demoDatastoreId!;
     const found = (await call('search_image_sets', { datastore_id: ds, patient_id: 'DEMO-0001' })).structuredContent as { image_sets: Array<{ image_set_id: string }> };
     ct = found.image_sets[0]!.image_set_id;
+    // get_contact_sheet reads another image set than get_image_frame: the metadata of one already read is cached.
+    const foundMr = (await call('search_image_sets', { datastore_id: ds, patient_id: 'DEMO-0002' })).structuredContent as { image_sets: Array<{ image_set_id: string }> };
+    mr = foundMr.image_sets[0]!.image_set_id;
     const meta = (await call('get_image_set_metadata', { datastore_id: ds, image_set_id: ct, max_instances: 1 })).structuredContent as {
       instances: Array<{ frame_ids: string[] }>;
     };
@@ -118,7 +122,7 @@ describe('the actions each tool declares are the operations it sends', () => {
     ['get_image_set', () => ({ datastore_id: ds, image_set_id: ct })],
     ['get_image_set_metadata', () => ({ datastore_id: ds, image_set_id: ct })],
     ['get_image_frame', () => ({ datastore_id: ds, image_set_id: ct, image_frame_id: frameId, max_size: 64 })],
-    ['get_contact_sheet', () => ({ datastore_id: ds, image_set_id: ct, max_frames: 2, tile_size: 32 })],
+    ['get_contact_sheet', () => ({ datastore_id: ds, image_set_id: mr, max_frames: 2, tile_size: 32 })],
     ['list_image_set_versions', () => ({ datastore_id: ds, image_set_id: ct })],
     ['update_image_set_metadata', () => ({ datastore_id: ds, image_set_id: ct, latest_version_id: '1', updates: { Study: { DICOM: { StudyDescription: 'IAM' } } } })],
     ['update_image_set_metadata', () => ({ datastore_id: ds, image_set_id: ct, latest_version_id: '2', updates: { Study: { DICOM: { StudyDescription: 'X' } } }, dry_run: true }), { dryRun: true }],
