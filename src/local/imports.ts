@@ -21,6 +21,11 @@ export const IMPORT_LIMITS = { maxFiles: 5000, maxFolders: 10_000, maxFileBytes:
 
 /** Input files an import job converts at once (bench/README.md, case 5). */
 const FILES_IN_FLIGHT = 4;
+/**
+ * Jobs of fewer files convert on the main thread: starting the worker threads (each loads dcmjs and the codecs)
+ * costs more than it saves on a handful of files.
+ */
+const POOL_MIN_FILES = 16;
 /** Bytes of input files converted at once, unless one file alone is larger. */
 const BYTES_IN_FLIGHT = 256 * 1024 * 1024;
 
@@ -160,7 +165,7 @@ export class ImportRunner implements ImportScheduler {
         await yieldToEventLoop();
         try {
           if (file.size > IMPORT_LIMITS.maxFileBytes) throw new InputFileError('The file is larger than the 4 GB per-file quota.');
-          const instance = await stageFile(this.service, this.pool, datastore.losslessStorageFormat, file.path, file.key);
+          const instance = await stageFile(this.service, files.length >= POOL_MIN_FILES ? this.pool : undefined, datastore.losslessStorageFormat, file.path, file.key);
           outcomes[index] = instance;
           // Registered at once, so that a failure elsewhere still removes its staged frames.
           staged.push(instance);
@@ -201,8 +206,10 @@ const loadDicomLayer = () => (dicomLayer ??= Promise.all([import('../dicom/p10.j
 export class InputFileError extends Error {}
 const isInputError = (err: unknown) => err instanceof InputFileError || (err instanceof Error && err.name === 'DicomParseError');
 
-async function stageFile(service: ServiceContext, pool: ConvertPool, losslessFormat: 'HTJ2K' | 'JPEG_2000_LOSSLESS', filePath: string, source: string): Promise<StagedInstance> {
-  const { parsed, prepared } = await pool.convert(new Uint8Array(await fs.readFile(filePath)), losslessFormat);
+async function stageFile(service: ServiceContext, pool: ConvertPool | undefined, losslessFormat: 'HTJ2K' | 'JPEG_2000_LOSSLESS', filePath: string, source: string): Promise<StagedInstance> {
+  const bytes = new Uint8Array(await fs.readFile(filePath));
+  if (!pool) return stageInstance(service, losslessFormat, bytes, source);
+  const { parsed, prepared } = await pool.convert(bytes, losslessFormat);
   return stagePrepared(service, parsed, prepared, source);
 }
 
