@@ -25,7 +25,7 @@ export default defineConfig({
           name: 'bench',
           include: ['bench/test/**/*.test.ts'],
           globalSetup: ['test/helpers/global-setup.ts'],
-          testTimeout: 300_000,
+          testTimeout: 480_000,
           hookTimeout: 120_000,
           pool: 'forks',
           maxWorkers: 1,

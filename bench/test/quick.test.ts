@@ -19,7 +19,7 @@ afterAll(() => rmSync(out, { recursive: true, force: true }));
 describe('npm run bench:quick', () => {
   it('runs every case against its peer, and every ratio and correctness check passes', async () => {
     const tsx = path.join(root, 'node_modules/tsx/dist/cli.mjs');
-    const result = await run(process.execPath, [tsx, 'bench/run.ts', '--quick', '--out', out], { cwd: root, timeout: 280_000, maxBuffer: 16 * 1024 * 1024 }).catch(
+    const result = await run(process.execPath, [tsx, 'bench/run.ts', '--quick', '--out', out], { cwd: root, timeout: 450_000, maxBuffer: 16 * 1024 * 1024 }).catch(
       (err: { code?: number; stderr?: string }) => ({ stderr: err.stderr ?? '', code: err.code }),
     );
     const report = JSON.parse(readFileSync(path.join(out, 'quick.json'), 'utf8')) as Report;
