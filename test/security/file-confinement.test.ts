@@ -99,6 +99,13 @@ describe('tool path inputs', () => {
     // Nothing was written outside, and nothing was left half-written inside.
     expect(await listing(outside)).toEqual(before.outside);
     expect(await listing(allowed)).toEqual(before.allowed);
+    // The control: the same calls with a path inside are not refused for their path (so the refusals above were).
+    await fs.writeFile(path.join(allowed, 'inside.dcm'), await fs.readFile(path.join(outside, 'secret.dcm')));
+    for (const { tool, name, array } of pathInputs) {
+      const inside = name === 'save_to' || /save/.test(name) ? `sub/saved-${tool.name}.out` : 'inside.dcm';
+      const result = await h.call(tool.name, { ...baseArgs(tool, name), [name]: array ? [inside] : inside });
+      expect(textOf(result), `${tool.name}.${name} = ${inside}`).not.toMatch(/PathNotAllowed|outside the allowed/i);
+    }
   });
 });
 
