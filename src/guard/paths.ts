@@ -48,7 +48,11 @@ export class FileAccess {
     try {
       real = await fs.realpath(absolute);
     } catch (err) {
-      if (isNotFound(err)) throw new GuardError('FileNotFound', `no such file: ${input}`, 'Check the path; list the directory or pass an absolute path inside an allowed directory.');
+      if (isNotFound(err)) {
+        // Outside the allowed directories, "not allowed" whether or not the file exists: no probing the machine.
+        assertInside(await realOfMissing(absolute), dirs, input);
+        throw new GuardError('FileNotFound', `no such file: ${input}`, 'Check the path; list the directory or pass an absolute path inside an allowed directory.');
+      }
       throw err;
     }
     assertInside(real, dirs, input);
@@ -68,7 +72,10 @@ export class FileAccess {
     try {
       parent = await fs.realpath(path.dirname(absolute));
     } catch (err) {
-      if (isNotFound(err)) throw new GuardError('FileNotFound', `no such directory: ${path.dirname(input)}`, 'Save into an existing directory inside an allowed directory.');
+      if (isNotFound(err)) {
+        assertInside(await realOfMissing(path.dirname(absolute)), dirs, input);
+        throw new GuardError('FileNotFound', `no such directory: ${path.dirname(input)}`, 'Save into an existing directory inside an allowed directory.');
+      }
       throw err;
     }
     const target = path.join(parent, path.basename(absolute));
@@ -126,6 +133,19 @@ function assertInside(real: string, dirs: string[], input: string): void {
   const inside = dirs.some((dir) => real === dir || real.startsWith(dir.endsWith(path.sep) ? dir : dir + path.sep));
   if (!inside)
     throw new GuardError('PathNotAllowed', `${input} is outside the allowed directories (${dirs.join(', ')})`, 'Use a file inside an allowed directory, or ask the operator to allow its directory with --allow-dir.');
+}
+
+/** Where a missing path would be: the real path of its deepest existing ancestor, with the missing rest appended. */
+async function realOfMissing(absolute: string): Promise<string> {
+  const rest: string[] = [];
+  for (let current = absolute; ; current = path.dirname(current)) {
+    try {
+      return path.join(await fs.realpath(current), ...rest.reverse());
+    } catch (err) {
+      if (!isNotFound(err) || path.dirname(current) === current) throw err;
+      rest.push(path.basename(current));
+    }
+  }
 }
 
 function isNotFound(err: unknown): boolean {

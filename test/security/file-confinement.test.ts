@@ -8,9 +8,11 @@
  */
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
-import { GetDICOMImportJobCommand, SearchImageSetsCommand, StartDICOMImportJobCommand } from '@aws-sdk/client-medical-imaging';
+import { gunzipSync } from 'node:zlib';
+import { GetDICOMImportJobCommand, GetImageSetMetadataCommand, SearchImageSetsCommand, StartDICOMImportJobCommand } from '@aws-sdk/client-medical-imaging';
 import type { Tool } from '@modelcontextprotocol/sdk/types.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { ImageSetMetadataDocument } from '../../src/dicom/types.js';
 import { ctSeriesFiles, putFiles } from '../helpers/dicom-files.js';
 import { createActiveDatastore, ROLE_ARN } from '../helpers/import.js';
 import { tempDir, waitFor } from '../helpers/local.js';
@@ -39,7 +41,17 @@ beforeAll(async () => {
   const imageSetId = (found.structuredContent as { image_sets: Array<{ image_set_id: string }> }).image_sets[0]!.image_set_id;
   const summary = await h.call('get_image_set_metadata', { datastore_id: ds, image_set_id: imageSetId });
   const instance = (summary.structuredContent as { instances: Array<{ frame_ids: string[]; sop_instance_uid?: string; series_instance_uid?: string }> }).instances[0]!;
-  real = { datastore_id: ds, image_set_id: imageSetId, image_frame_id: instance.frame_ids[0]!, ...(instance.sop_instance_uid && { sop_instance_uid: instance.sop_instance_uid }), ...(instance.series_instance_uid && { series_instance_uid: instance.series_instance_uid }) };
+  const meta = await h.local.client.send(new GetImageSetMetadataCommand({ datastoreId: ds, imageSetId }));
+  const doc = JSON.parse(gunzipSync(await meta.imageSetMetadataBlob!.transformToByteArray()).toString('utf8')) as ImageSetMetadataDocument;
+  const [seriesUid, series] = Object.entries(doc.Study.Series)[0]!;
+  real = {
+    datastore_id: ds,
+    image_set_id: imageSetId,
+    image_frame_id: instance.frame_ids[0]!,
+    study_instance_uid: String(doc.Study.DICOM.StudyInstanceUID),
+    series_instance_uid: seriesUid,
+    sop_instance_uid: Object.keys(series.Instances)[0]!,
+  };
 }, 120_000);
 afterAll(async () => {
   await h?.close();
@@ -65,7 +77,7 @@ describe('tool path inputs', () => {
     const tools = (await h.client.listTools()).tools;
     const pathInputs = tools.flatMap((tool) =>
       Object.entries((tool.inputSchema as JsonSchema).properties ?? {})
-        .filter(([name, field]) => PATH_FIELD.test(name) && (field.type === 'string' || field.items?.type === 'string'))
+        .filter(([name, field]) => PATH_FIELD.test(name) && !/base64/.test(name) && (field.type === 'string' || field.items?.type === 'string'))
         .map(([name, field]) => ({ tool, name, array: field.type === 'array' })),
     );
     if (pathInputs.length === 0) {
@@ -79,9 +91,11 @@ describe('tool path inputs', () => {
       'sub/../../outside/secret.dcm',
       path.join(outside, 'secret.dcm'),
       path.join(outside, 'new-file.dcm'),
+      path.join(outside, 'missing-dir', 'new-file.dcm'),
       'link-to-secret.dcm',
       'link-to-outside/secret.dcm',
       'link-to-outside/new-file.dcm',
+      'link-to-outside/missing-dir/new-file.dcm',
       path.join(allowed, 'link-to-outside', 'new-file.dcm'),
       '/etc/passwd',
       `${allowed}/../outside/secret.dcm`,
