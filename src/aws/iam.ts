@@ -121,20 +121,6 @@ export const TOOL_PERMISSIONS: Readonly<Record<string, ToolPermissions>> = {
   save_dicom_instance: { actions: ['GetDICOMInstance'] },
 };
 
-/**
- * Tools announced by work in progress (the DICOMweb tools) whose entries may exist before the tools do. The sync test
- * allows an entry without a tool only for these names.
- */
-export const ANNOUNCED_TOOLS: readonly string[] = [
-  'store_dicom',
-  'search_dicom_studies',
-  'search_dicom_series',
-  'search_dicom_instances',
-  'get_dicom_instance_metadata',
-  'get_dicom_series_metadata',
-  'save_dicom_instance',
-];
-
 /** Every `medical-imaging:*` action a tool may need, its conditional HealthImaging actions included. */
 export function healthImagingActionsOf(tool: string): HealthImagingAction[] {
   const p = TOOL_PERMISSIONS[tool];

@@ -31,7 +31,9 @@ export type GuardErrorName =
   /** The path names a directory or another non-regular file. */
   | 'NotAFile'
   /** The file to save exists and overwriting was not asked for. */
-  | 'FileExists';
+  | 'FileExists'
+  /** `--redact-phi` is on and the call would put identifying values where redaction cannot reach (a saved DICOM file). */
+  | 'PhiRedactionActive';
 
 export class GuardError extends Error {
   constructor(

@@ -19,6 +19,7 @@ import { tagOf } from '../dicom/dicom-json.js';
 import { HEX_TAG, lookupAttribute } from '../dicom/dictionary.js';
 import { MultipartParser, parseMediaType } from '../dicom/multipart.js';
 import { DicomParseError, parseP10 } from '../dicom/p10.js';
+import { GuardError } from '../guard/errors.js';
 import { datastoreId, imageSetId } from './fields.js';
 import { defineTool, READ, type ToolContext } from './types.js';
 
@@ -438,6 +439,13 @@ const saveInstance = defineTool({
   outputSchema: { path: z.string(), bytes: z.number(), sop_instance_uid: z.string(), transfer_syntax_uid: z.string().optional() },
   annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: false },
   handler: async (args, ctx) => {
+    // A Part 10 file carries every attribute as stored; under --redact-phi it would carry the identity the results hide.
+    if (ctx.config.redactPhi)
+      throw new GuardError(
+        'PhiRedactionActive',
+        'saving DICOM files is refused while --redact-phi is on: the file would hold the patient-identifying attributes that tool results mask',
+        'Look at the instance with get_dicom_instance_metadata or get_image_frame instead, or ask the operator for a server without --redact-phi.',
+      );
     const target = await ctx.files.resolveWritable(args.path);
     const client = await DicomwebClient.forClient(ctx.config, ctx.client);
     const response = await client.request(args.datastore_id, {

@@ -10,7 +10,7 @@ import { rmSync } from 'node:fs';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createMedicalImagingClient } from '../../src/aws/client.js';
-import { ANNOUNCED_TOOLS, healthImagingActionsOf } from '../../src/aws/iam.js';
+import { healthImagingActionsOf } from '../../src/aws/iam.js';
 import { loadConfig } from '../../src/config.js';
 import { checkNode, exitCodeOf, formatReport, runDoctor } from '../../src/doctor.js';
 import { ALL_TOOLS } from '../../src/tools/index.js';
@@ -77,7 +77,7 @@ describe('doctor', () => {
     const client = createMedicalImagingClient(config, target);
     try {
       // Every tool of the IAM map, the DICOMweb ones included whether or not they are merged yet.
-      const exposedTools = [...new Set([...ALL_TOOLS.map((t) => t.name), ...ANNOUNCED_TOOLS])];
+      const exposedTools = ALL_TOOLS.map((t) => t.name);
       const results = await runDoctor({ config, client, target, backendDescription: 'the local test service', exposedTools });
       const report = formatReport(results);
       for (const action of ['SearchDICOMSeries', 'GetDICOMSeriesMetadata', 'SearchDICOMInstances', 'GetDICOMInstanceMetadata', 'GetDICOMInstance']) {

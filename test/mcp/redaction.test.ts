@@ -73,7 +73,7 @@ interface Output {
 }
 
 /** Calls every tool the server lists (failing on one this test does not know) and reads every resource. */
-async function exerciseEverything(h: McpHarness): Promise<Output[]> {
+async function exerciseEverything(h: McpHarness, redacted: boolean): Promise<Output[]> {
   const outputs: Output[] = [];
   const called = new Set<string>();
   const call = async (name: string, args: Record<string, unknown>) => {
@@ -129,11 +129,24 @@ async function exerciseEverything(h: McpHarness): Promise<Output[]> {
   const instance = { datastore_id: ds, study_instance_uid: study, series_instance_uid: series, sop_instance_uid: sop };
   await call('get_dicom_instance_metadata', instance);
   await call('get_dicom_series_metadata', { datastore_id: ds, study_instance_uid: study, series_instance_uid: series, max_chars: 200_000 });
-  await call('save_dicom_instance', { ...instance, path: `saved-${++saves}.dcm` });
+  // A saved Part 10 file would carry every identifying attribute: refused under --redact-phi.
+  const saved = await h.call('save_dicom_instance', { ...instance, path: `saved-${++saves}.dcm` });
+  called.add('save_dicom_instance');
+  if (redacted) {
+    expect(textOf(saved)).toMatch(/^PhiRedactionActive: /);
+    for (const secret of SECRETS) expect(JSON.stringify(saved)).not.toContain(secret);
+  } else {
+    expect(saved.isError, textOf(saved)).toBeFalsy();
+    outputs.push({ what: 'tool save_dicom_instance', json: JSON.stringify(saved) });
+  }
   const fresh = syntheticCtSeries({ patientName: 'X', patientId: `STORED-${saves}`, slices: 1, rows: 16, columns: 16, seed: 100 + saves });
   await call('store_dicom', { datastore_id: storeDs, files_base64: [Buffer.from(withAttributes(fresh[0]!, PHI)).toString('base64')] });
   const created = structured<{ datastore_id: string }>(await call('create_datastore', { datastore_name: 'scratch' }));
-  await new Promise((resolve) => setTimeout(resolve, 100));
+  for (let tries = 0; tries < 400; tries++) {
+    const d = await h.call('get_datastore', { datastore_id: created.datastore_id });
+    if ((d.structuredContent as { status?: string } | undefined)?.status === 'ACTIVE') break;
+    await new Promise((resolve) => setTimeout(resolve, 25));
+  }
   await call('delete_datastore', { datastore_id: created.datastore_id });
 
   const listed = await h.client.listTools();
@@ -160,7 +173,7 @@ describe('--redact-phi', () => {
   it('without it, the PHI values are shown', async () => {
     const h = await connectMcp({ allowWrite: true, confirmMode: 'none', allowDir: dir }, { local });
     try {
-      const all = (await exerciseEverything(h)).map((o) => o.json).join('\n');
+      const all = (await exerciseEverything(h, false)).map((o) => o.json).join('\n');
       for (const secret of SECRETS) expect(all, secret).toContain(JSON.stringify(secret).slice(1, -1));
       expect(all).not.toContain('[redacted');
     } finally {
@@ -171,7 +184,7 @@ describe('--redact-phi', () => {
   it('with it, no tool result or resource carries any of them, and each says that it redacted', async () => {
     const h = await connectMcp({ allowWrite: true, confirmMode: 'none', redactPhi: true, allowDir: dir }, { local });
     try {
-      const outputs = await exerciseEverything(h);
+      const outputs = await exerciseEverything(h, true);
       for (const { what, json } of outputs) {
         for (const secret of SECRETS) expect(json.includes(JSON.stringify(secret).slice(1, -1)), `${what} shows ${secret}`).toBe(false);
         if (what.startsWith('tool ')) {
