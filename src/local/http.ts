@@ -29,7 +29,17 @@ export interface RequestContext {
 
 export type Reply =
   | { status?: number; json: unknown; headers?: Record<string, string> }
-  | { status?: number; file: string; contentType: string; headers?: Record<string, string> }
+  | {
+      status?: number;
+      file: string;
+      contentType: string;
+      headers?: Record<string, string>;
+      /**
+       * Asked when the file is gone by the time it is opened: the error that explains it (the resource was deleted
+       * meanwhile), or undefined when nothing does, which leaves the failure an internal error (a store that lost a file).
+       */
+      ifMissing?: () => ServiceError | undefined;
+    }
   | { status?: number; body: Buffer | Readable; contentType: string; headers?: Record<string, string> };
 
 export type Handler = (ctx: RequestContext) => Promise<Reply>;
@@ -201,8 +211,14 @@ async function handle(req: IncomingMessage, res: ServerResponse, requestId: stri
 const SMALL_FILE_BYTES = 1024 * 1024;
 
 async function send(res: ServerResponse, reply: Reply): Promise<void> {
-  // Open a file before any header is set, so a missing file is a clean error response.
-  const file = 'file' in reply ? await fs.open(reply.file) : undefined;
+  // Open a file before any header is set, so a missing file is a clean error response. A concurrent deletion can remove
+  // the file between the handler's lookup and this open; the route's ifMissing tells that apart from a damaged store.
+  const file =
+    'file' in reply
+      ? await fs.open(reply.file).catch((err: NodeJS.ErrnoException) => {
+          throw (err.code === 'ENOENT' && reply.ifMissing?.()) || err;
+        })
+      : undefined;
   res.statusCode = reply.status ?? 200;
   for (const [k, v] of Object.entries(reply.headers ?? {})) res.setHeader(k, v);
   // 204 No Content has neither a body nor headers describing one (RFC 9110 §15.3.5).

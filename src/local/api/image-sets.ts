@@ -1,6 +1,6 @@
 /** GetImageSet, GetImageSetMetadata, GetImageFrame, ListImageSetVersions (spec §1.2, §1.5, §1.6). */
 import { z } from 'zod';
-import { notFound } from '../errors.js';
+import { notFound, type ServiceError } from '../errors.js';
 import type { Route } from '../http.js';
 import type { ImageSetRecord, VersionRecord } from '../store/records.js';
 import * as v from '../validation.js';
@@ -40,6 +40,13 @@ export function imageSetProperties(record: ImageSetRecord, version: VersionRecor
   };
 }
 
+/** A 404 when the image set was deleted (or is being deleted) after the request looked it up; otherwise undefined. */
+function deletedMeanwhile(service: ServiceContext, datastoreId: string, imageSetId: string): ServiceError | undefined {
+  const record = service.store.imageSet(datastoreId, imageSetId);
+  if (record && record.pending?.kind !== 'delete') return undefined;
+  return notFound(`Image set ${imageSetId} was deleted while it was being read.`);
+}
+
 const target = (ctx: { params: Record<string, string> }) =>
   parseInput(z.object({ datastoreId: v.datastoreId, imageSetId: v.imageSetId }), ctx.params);
 
@@ -68,6 +75,7 @@ export function imageSetReadRoutes(service: ServiceContext): Route[] {
         const chosen = versionOf(record, version);
         return {
           file: store.documentPath(datastoreId, imageSetId, chosen.documentVersionId),
+          ifMissing: () => deletedMeanwhile(service, datastoreId, imageSetId),
           contentType: 'application/json',
           headers: { 'content-encoding': 'gzip' },
         };
