@@ -13,7 +13,7 @@ import { loadConfig } from '../../src/config.js';
 import { createServer } from '../../src/server.js';
 import { ALL_TOOLS } from '../../src/tools/index.js';
 import { capturedAudit } from '../helpers/mcp.js';
-import { startTestService, type TestService } from '../helpers/local.js';
+import { startTestService, type TestService, waitFor } from '../helpers/local.js';
 
 const TOOL_NAMES = ALL_TOOLS.map((t) => t.name);
 
@@ -155,11 +155,7 @@ describe('the actions each tool declares are the operations it sends', () => {
 
     const created = (await call('list_datastores', {})).structuredContent as { datastores: Array<{ datastore_id: string; name: string; status: string }> };
     const empty = created.datastores.find((d) => d.name === 'iam-check')!.datastore_id;
-    for (let i = 0; i < 200; i++) {
-      const d = (await call('get_datastore', { datastore_id: empty })).structuredContent as { status: string };
-      if (d.status === 'ACTIVE') break;
-      await new Promise((r) => setTimeout(r, 25));
-    }
+    await waitFor(async () => (await call('get_datastore', { datastore_id: empty })).structuredContent as { status: string }, (d) => d.status === 'ACTIVE', 30_000, 'the empty datastore to be ACTIVE');
     expect(await operationsOf('delete_datastore', { datastore_id: empty })).toEqual(TOOL_PERMISSIONS.delete_datastore!.actions.toSorted());
   });
 

@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { syntheticCtSeries } from '../../src/dicom/synthetic.js';
 import { withAttributes } from '../helpers/dicom-files.js';
 import { createActiveDatastore, importFiles } from '../helpers/import.js';
-import { startTestService, tempDir, type TestService } from '../helpers/local.js';
+import { startTestService, tempDir, type TestService, waitFor } from '../helpers/local.js';
 import { connectMcp, type McpHarness, textOf } from '../helpers/mcp.js';
 
 /** Attribute → a value that occurs nowhere else. */
@@ -142,11 +142,12 @@ async function exerciseEverything(h: McpHarness, redacted: boolean): Promise<Out
   const fresh = syntheticCtSeries({ patientName: 'X', patientId: `STORED-${saves}`, slices: 1, rows: 16, columns: 16, seed: 100 + saves });
   await call('store_dicom', { datastore_id: storeDs, files_base64: [Buffer.from(withAttributes(fresh[0]!, PHI)).toString('base64')] });
   const created = structured<{ datastore_id: string }>(await call('create_datastore', { datastore_name: 'scratch' }));
-  for (let tries = 0; tries < 400; tries++) {
-    const d = await h.call('get_datastore', { datastore_id: created.datastore_id });
-    if ((d.structuredContent as { status?: string } | undefined)?.status === 'ACTIVE') break;
-    await new Promise((resolve) => setTimeout(resolve, 25));
-  }
+  await waitFor(
+    async () => (await h.call('get_datastore', { datastore_id: created.datastore_id })).structuredContent as { status?: string } | undefined,
+    (d) => d?.status === 'ACTIVE',
+    30_000,
+    'the scratch datastore to be ACTIVE',
+  );
   await call('delete_datastore', { datastore_id: created.datastore_id });
 
   const listed = await h.client.listTools();
