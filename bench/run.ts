@@ -18,6 +18,7 @@ import { imports } from './cases/imports.js';
 import { load } from './cases/load.js';
 import { toolCallOverhead } from './cases/overhead.js';
 import { search } from './cases/search.js';
+import { stow } from './cases/stow.js';
 import { BENCH_DIR } from './lib/data.js';
 import { BenchEnv, FULL, QUICK } from './lib/env.js';
 import { machine, type Report, table } from './lib/report.js';
@@ -26,6 +27,7 @@ const CASES: Record<number, (env: BenchEnv) => Promise<void>> = {
   1: toolCallOverhead,
   2: bigMetadata,
   3: frames,
+  4: stow,
   5: imports,
   6: search,
   7: load,
@@ -50,7 +52,7 @@ async function main(): Promise<number> {
     for (const n of wanted) {
       const run = CASES[n];
       if (!run) {
-        env.skip(n, n === 4 ? 'STOW-RS through store_dicom: the tool is not on main yet' : 'no such case');
+        env.skip(n, 'no such case');
         continue;
       }
       log(`case ${n}…`);

@@ -25,7 +25,7 @@ export const BENCH_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url
 export const CACHE_DIR = path.join(BENCH_DIR, '.data');
 
 /** Bump when the generated data changes shape, so stale caches are rebuilt. */
-const DATA_VERSION = 1;
+const DATA_VERSION = 2;
 
 export async function until<T>(probe: () => Promise<T>, done: (v: T) => boolean, timeoutMs: number, what: string): Promise<T> {
   const deadline = Date.now() + timeoutMs;
@@ -93,8 +93,11 @@ export interface CatalogManifest {
   bigInstances: number;
 }
 
-/** Text that makes an instance's metadata about 10 KB, the size per instance of the issue's 50 MB / 5,000 documents. */
-const COMMENT = Array.from({ length: 180 }, (_, i) => `reading ${String(i).padStart(3, '0')}: no acute finding; synthetic`).join(' ').slice(0, 9000);
+/**
+ * Text that makes an instance's metadata about 10,000 bytes (the rest of it is about 1,080), so that 5,000 instances make
+ * the issue's 50 MB document.
+ */
+const COMMENT = Array.from({ length: 240 }, (_, i) => `reading ${String(i).padStart(3, '0')}: no acute finding; synthetic`).join(' ').slice(0, 8920);
 
 /**
  * A datastore with `imageSets` one-instance image sets (8×8 CT, patients BENCH-0 … BENCH-<patients-1>) and one
@@ -155,4 +158,28 @@ export function frameSets(sizes: number[], log: (m: string) => void) {
     },
     log,
   );
+}
+
+/**
+ * `count` DICOM files of about 1 MB each (one 724 × 724 16-bit CT slice per file, one series) for STOW-RS, written
+ * once under bench/.data/ and reused; with their names (sorted) and total size.
+ */
+export async function stowFiles(count: number, log: (m: string) => void): Promise<{ dir: string; names: string[]; bytes: number }> {
+  const dir = path.join(CACHE_DIR, `stow-${count}-v${DATA_VERSION}`);
+  const done = path.join(dir, 'complete');
+  if (!existsSync(done)) {
+    log(`writing ${count} files for STOW-RS in ${path.relative(BENCH_DIR, dir)} (cached for later runs)`);
+    await fs.rm(dir, { recursive: true, force: true });
+    await fs.mkdir(dir, { recursive: true });
+    // In batches, so that the whole series is never in memory at once.
+    for (let start = 0; start < count; start += 20) {
+      const batch = syntheticCtSeries({ patientName: 'BENCH^STOW', patientId: 'BENCH-STOW', slices: Math.min(20, count - start), rows: 724, columns: 724, seed: start + 1 });
+      for (const [i, bytes] of batch.entries()) await fs.writeFile(path.join(dir, `${String(start + i).padStart(4, '0')}.dcm`), bytes);
+    }
+    await fs.writeFile(done, '');
+  }
+  const names = (await fs.readdir(dir)).filter((n) => n.endsWith('.dcm')).sort();
+  let bytes = 0;
+  for (const name of names) bytes += (await fs.stat(path.join(dir, name))).size;
+  return { dir, names, bytes };
 }

@@ -26,11 +26,15 @@ export interface McpHttpServer {
   stop(): Promise<void>;
 }
 
-/** The MCP server over Streamable HTTP, on the given HealthImaging endpoint (read-only, as an agent would run it). */
+/**
+ * The MCP server over Streamable HTTP, on the given HealthImaging endpoint. BENCH_NODE_ARGS adds Node flags to its
+ * process, for profiling a case: `BENCH_NODE_ARGS='--cpu-prof --cpu-prof-dir=/tmp/prof' npx tsx bench/run.ts --cases 1`
+ * (Node refuses --cpu-prof in NODE_OPTIONS).
+ */
 export async function startMcpHttp(local: Pick<SpawnedService, 'endpoint' | 'credentials'>, flags: string[] = []): Promise<McpHttpServer> {
   const child: ChildProcess = spawn(
     process.execPath,
-    [CLI, '--transport', 'http', '--port', '0', '--backend', 'aws', '--endpoint-url', local.endpoint, '--region', REGION, ...flags],
+    [...(process.env.BENCH_NODE_ARGS?.split(' ').filter(Boolean) ?? []), CLI, '--transport', 'http', '--port', '0', '--backend', 'aws', '--endpoint-url', local.endpoint, '--region', REGION, ...flags],
     {
       stdio: ['ignore', 'ignore', 'pipe'],
       env: {
