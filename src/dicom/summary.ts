@@ -50,6 +50,9 @@ const int = (v: unknown): number | undefined => {
 };
 const num = (attrs: DicomAttributes, key: string) => (typeof attrs[key] === 'number' ? (attrs[key] as number) : int(attrs[key]));
 
+/** The instance-level attributes `summarizeMetadata` reads: a document parsed with only these gives the same summary. */
+export const SUMMARY_INSTANCE_ATTRIBUTES: ReadonlySet<string> = new Set(['InstanceNumber', 'Rows', 'Columns']);
+
 export function summarizeMetadata(doc: ImageSetMetadataDocument, options: { maxInstances: number; offset?: number; maxSeries?: number; maxFrameIdsPerInstance?: number }): MetadataSummary {
   const offset = options.offset ?? 0;
   const p = doc.Patient.DICOM;
@@ -62,8 +65,11 @@ export function summarizeMetadata(doc: ImageSetMetadataDocument, options: { maxI
   let index = 0;
   for (const [seriesUid, se] of Object.entries(doc.Study.Series)) {
     let seriesFrames = 0;
-    const entries = Object.entries(se.Instances).sort(([, a], [, b]) => (num(a.DICOM, 'InstanceNumber') ?? 0) - (num(b.DICOM, 'InstanceNumber') ?? 0));
-    for (const [sop, inst] of entries) {
+    // Each instance number read once, not once per comparison.
+    const entries = Object.entries(se.Instances)
+      .map(([sop, inst]) => ({ sop, inst, number: num(inst.DICOM, 'InstanceNumber') }))
+      .sort((a, b) => (a.number ?? 0) - (b.number ?? 0));
+    for (const { sop, inst, number } of entries) {
       const frames = inst.ImageFrames.length;
       seriesFrames += frames;
       const ts = inst.StoredTransferSyntaxUID ?? '1.2.840.10008.1.2.4.202';
@@ -72,7 +78,7 @@ export function summarizeMetadata(doc: ImageSetMetadataDocument, options: { maxI
         instances.push({
           sop_instance_uid: sop,
           series_instance_uid: seriesUid,
-          instance_number: num(inst.DICOM, 'InstanceNumber'),
+          instance_number: number,
           rows: num(inst.DICOM, 'Rows'),
           columns: num(inst.DICOM, 'Columns'),
           frame_count: frames,

@@ -10,7 +10,7 @@
 import { GetImageSetMetadataCommand, type GetImageSetMetadataCommandOutput, SearchImageSetsCommand, type SearchImageSetsCommandOutput, type MedicalImagingClient } from '@aws-sdk/client-medical-imaging';
 import { Readable } from 'node:stream';
 import { interceptSend, type SentCommand } from '../aws/client.js';
-import { gunzipLimited } from '../aws/metadata.js';
+import { decodeDocument, gunzipLimited } from '../aws/metadata.js';
 import { type Masker, pseudonymizer, redactMetadataDocument, redactSearchTags } from '../dicom/redact.js';
 import type { ImageSetMetadataDocument } from '../dicom/types.js';
 
@@ -26,7 +26,7 @@ export function redactingClient(client: MedicalImagingClient, mask: Masker, opti
     }
     if (command instanceof GetImageSetMetadataCommand) {
       const output = (await send()) as GetImageSetMetadataCommandOutput;
-      const json = (await gunzipLimited(await output.imageSetMetadataBlob.transformToByteArray(), options.maxMetadataBytes)).toString('utf8');
+      const json = decodeDocument(await gunzipLimited(await output.imageSetMetadataBlob.transformToByteArray(), options.maxMetadataBytes));
       const redacted = redactMetadataDocument(JSON.parse(json) as ImageSetMetadataDocument, mask);
       // Plain JSON now, not gzip: readers gunzip only what starts with the gzip magic bytes.
       return { ...output, contentEncoding: undefined, imageSetMetadataBlob: byteStream(Buffer.from(JSON.stringify(redacted), 'utf8')) };

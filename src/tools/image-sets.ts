@@ -16,7 +16,8 @@ import { geometryOf } from '../dicom/p10.js';
 import { DEFAULT_MAX_SIZE, frameAttributes, renderFrame, WINDOW_PRESET_NAMES, type WindowPreset, type WindowRequest } from '../dicom/render.js';
 import { ABSENT, diffDocuments, formatChange, type MetadataChange } from '../dicom/diff.js';
 import { renderContactSheet } from '../dicom/contact-sheet.js';
-import { formatSummary, locateFrame, summarizeMetadata, transferSyntaxName } from '../dicom/summary.js';
+import { formatSummary, locateFrame, SUMMARY_INSTANCE_ATTRIBUTES, summarizeMetadata, transferSyntaxName } from '../dicom/summary.js';
+import { parsePrunedDocument } from '../dicom/prune.js';
 import { attributeKey, clip, clipValues, defaultLevel, fitChunks, formatRowsAsJson, formatRowsAsTable, viewMetadata, ViewError, type ViewRow } from '../dicom/metadata-view.js';
 import { metadataUri } from '../resources/uris.js';
 import { datastoreId, imageFrameId, imageSetId, isoTime, maxResults, nextToken, versionId } from './fields.js';
@@ -405,19 +406,20 @@ export const getImageSetMetadata = defineTool({
       .slice(0, 16);
     const offset = args.next_token ? readPageToken(args.next_token, fingerprint) : 0;
 
-    const { text: documentText, document } = await fetchMetadata(
+    const read = await fetchMetadata(
       client,
       { datastoreId: args.datastore_id, imageSetId: args.image_set_id, versionId: args.version_id },
       { maxBytes: config.maxMetadataBytes, signal },
     );
     const uri = metadataUri(args.datastore_id, args.image_set_id, args.version_id);
-    const bytes = Buffer.byteLength(documentText);
+    const bytes = read.byteLength;
     const base = { image_set_id: args.image_set_id, ...(args.version_id && { version_id: args.version_id }), document_bytes: bytes, resource_uri: uri };
     const link = { type: 'resource_link' as const, uri, name: `metadata-${args.image_set_id}${args.version_id ? `-v${args.version_id}` : ''}.json`, mimeType: 'application/json', description: `The full metadata document (${bytes} bytes)` };
     const which = `Image set ${args.image_set_id}${args.version_id ? ` version ${args.version_id}` : ' (latest version)'}`;
 
     if (level === 'summary') {
-      const summary = summarizeMetadata(document, { maxInstances: args.max_instances, offset, maxSeries: SUMMARY_MAX_SERIES });
+      // Parsed without the instance attributes the summary does not read: half the time, a fraction of the memory.
+      const summary = summarizeMetadata(parsePrunedDocument(read.text, SUMMARY_INSTANCE_ATTRIBUTES), { maxInstances: args.max_instances, offset, maxSeries: SUMMARY_MAX_SERIES });
       const next = offset + summary.instances.length < summary.instance_count ? pageToken(offset + summary.instances.length, fingerprint) : undefined;
       const header = `${which}: ${summary.instance_count} instance(s), ${summary.frame_count} frame(s); full document ${bytes} bytes at ${uri}`;
       const structured = { ...base, level, ...summary, ...(next && { next_token: next }) };
@@ -431,7 +433,7 @@ export const getImageSetMetadata = defineTool({
 
     // One instance is one row: its frame IDs page instead.
     const framePaging = level === 'instance' && args.sop_instance_uid !== undefined;
-    const view = viewMetadata(document, {
+    const view = viewMetadata(read.document, {
       level,
       attributes: keys,
       seriesInstanceUid: args.series_instance_uid,
