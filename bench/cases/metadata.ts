@@ -74,7 +74,7 @@ export async function bigMetadata(env: BenchEnv): Promise<void> {
   };
   env.add({
     ...peakGrowth(2, 'MCP server peak RSS growth, resource read', docBytes, 2, await measurePeak(server.pid, read)),
-    knownMiss: "the MCP SDK's HTTP transport serialises the message twice more",
+    knownMiss: "the MCP SDK's HTTP transport serialises the whole message to a string, then to bytes: two copies more than the text the server holds",
   });
   await client.close();
 }
