@@ -78,7 +78,7 @@ export async function stow(env: BenchEnv): Promise<void> {
   // Untimed: one store each, so that both sides start warm.
   await viaMcp(await createDatastore(sdk, 'stow-warm-mcp'));
   await viaCurl(await createDatastore(sdk, 'stow-warm-curl'));
-  const pairs = env.mode === 'quick' ? 1 : 3;
+  const pairs = env.mode === 'quick' ? 2 : 3;
   const ours: number[] = [];
   const peer: number[] = [];
   let growth = 0;
