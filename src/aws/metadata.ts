@@ -3,7 +3,7 @@
  * are decompressed here under a size limit, so that a hostile or corrupt body cannot exhaust memory.
  */
 import { GetImageSetCommand, GetImageSetMetadataCommand, type MedicalImagingClient } from '@aws-sdk/client-medical-imaging';
-import { isAscii } from 'node:buffer';
+import { constants, isAscii } from 'node:buffer';
 import zlib from 'node:zlib';
 import type { ImageSetMetadataDocument } from '../dicom/types.js';
 
@@ -39,9 +39,10 @@ export async function gunzipLimited(gz: Uint8Array, limit: number): Promise<Buff
   }
   const hint = gz.length >= 18 ? new DataView(gz.buffer, gz.byteOffset + gz.length - 4, 4).getUint32(0, true) : 0;
   // One byte over the expected size, so that zlib finishes in the first piece rather than asking for a second.
-  const chunkSize = Math.max(64 * 1024, Math.min(hint, limit, gz.length * MAX_DEFLATE_RATIO) + 1);
+  const chunkSize = Math.max(64 * 1024, Math.min(hint, limit, gz.length * MAX_DEFLATE_RATIO, constants.MAX_LENGTH - 1) + 1);
   return new Promise<Buffer>((resolve, reject) => {
-    zlib.gunzip(gz, { chunkSize, maxOutputLength: limit }, (err, out) => {
+    // zlib takes no maxOutputLength beyond the largest Buffer (4 GiB on Node 20), which no document reaches anyway.
+    zlib.gunzip(gz, { chunkSize, maxOutputLength: Math.min(limit, constants.MAX_LENGTH) }, (err, out) => {
       if (!err) return resolve(out);
       reject((err as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE' ? new MetadataTooLargeError(limit) : err);
     });

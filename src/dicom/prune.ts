@@ -8,7 +8,8 @@
  * instance attribute's value is skipped over without being built. Whatever it cannot follow (text that is not JSON, a
  * level that is not an object) it leaves to `JSON.parse` of the whole text, so the result or the error is the one
  * `JSON.parse` would give, less the attributes left out. One difference: a value left out is not checked beyond
- * finding where it ends, so a malformed attribute value that nobody asked for does not fail the read.
+ * finding where it ends (strings closed, brackets paired), so a malformed attribute value that nobody asked for,
+ * such as `[tru, 01]`, does not fail the read; it cannot hide the attributes that follow it.
  */
 import type { ImageSetMetadataDocument } from './types.js';
 
@@ -126,8 +127,9 @@ class Walker {
 
   /**
    * Where the value starting at `start` ends: strings end at their closing quote (found with indexOf), containers at
-   * their matching bracket, and anything else (numbers, literals) at the next delimiter. Only where the value ends
-   * is checked here; a value that is parsed is checked by JSON.parse, and one that is skipped needs no more.
+   * their matching bracket (brackets must pair up), and anything else (numbers, literals) at the next delimiter.
+   * Beyond that nothing is checked here: a value that is parsed is checked by JSON.parse, one that is skipped only
+   * has to end where JSON.parse would have ended it.
    */
   private valueEnd(start: number): number {
     const text = this.text;
@@ -142,12 +144,18 @@ class Walker {
       if (i === start) throw new NotFollowed();
       return i;
     }
-    let depth = 0;
+    // The closers still owed, innermost last: a mismatched one (`[1}`) is not followed, so that a malformed value
+    // cannot swallow the attributes after it.
+    const owed: number[] = [];
     for (let i = start; i < text.length; i++) {
       const c = text.charCodeAt(i);
       if (c === QUOTE) i = this.stringEnd(i) - 1;
-      else if (c === OPEN_BRACE || c === OPEN_BRACKET) depth++;
-      else if ((c === CLOSE_BRACE || c === CLOSE_BRACKET) && --depth === 0) return i + 1;
+      else if (c === OPEN_BRACE) owed.push(CLOSE_BRACE);
+      else if (c === OPEN_BRACKET) owed.push(CLOSE_BRACKET);
+      else if (c === CLOSE_BRACE || c === CLOSE_BRACKET) {
+        if (owed.pop() !== c) throw new NotFollowed();
+        if (owed.length === 0) return i + 1;
+      }
     }
     throw new NotFollowed();
   }

@@ -34,6 +34,10 @@ describe('gunzipLimited', () => {
     await expect(gunzipLimited(bomb, 1 << 20)).rejects.toBeInstanceOf(MetadataTooLargeError);
   });
 
+  it('takes a limit larger than the largest Buffer (the option has no upper bound)', async () => {
+    expect((await gunzipLimited(gz, Number.MAX_SAFE_INTEGER)).equals(doc)).toBe(true);
+  });
+
   it('passes plain JSON through, under the same limit', async () => {
     expect((await gunzipLimited(doc, doc.length)).equals(doc)).toBe(true);
     await expect(gunzipLimited(doc, doc.length - 1)).rejects.toBeInstanceOf(MetadataTooLargeError);

@@ -536,12 +536,20 @@ describe('parsePrunedDocument on text that is not JSON', () => {
   });
 
   it('does not check a left-out value beyond finding its end (the documented difference)', () => {
-    const text = valid.replace('"Gone":{"a":[1,"}]\\""]}', '"Gone":[tru, "\u0001", 01}');
+    const text = valid.replace('"Gone":{"a":[1,"}]\\""]}', '"Gone":[tru, "\u0001", 01]');
     expect(() => JSON.parse(text)).toThrow(SyntaxError);
     const dicom = instanceDicom(parsePrunedDocument(text, SUMMARY_INSTANCE_ATTRIBUTES), '1.2.3', '1.2.3.4');
     expect(dicom).toEqual({ Rows: 512, Columns: 512, InstanceNumber: '3 ' });
     // The same value kept is parsed, and fails as in JSON.parse.
     expectSameError(text, new Set(['Gone']));
+  });
+
+  it('refuses a left-out value whose brackets do not pair up, so that it cannot swallow the attributes after it', () => {
+    for (const gone of ['"Gone":{"a":[1},"x":2]', '"Gone":[1}', '"Gone":{"a":1]']) {
+      const text = valid.replace('"Gone":{"a":[1,"}]\\""]}', gone);
+      expect(text).not.toBe(valid);
+      expectSameError(text);
+    }
   });
 });
 
