@@ -6,6 +6,8 @@ import { connectHttp } from '../lib/procs.js';
 import { pairedRatio, sample, samplePair, stats } from '../lib/stats.js';
 
 const MAX_OVERHEAD_MS = 2;
+/** The known miss over HTTP (3–5 ms on a quiet machine) must not grow beyond this. */
+const HTTP_GUARD_MS = 6;
 
 export async function toolCallOverhead(env: BenchEnv): Promise<void> {
   const { local, sdk, manifest } = await env.catalog();
@@ -41,6 +43,7 @@ export async function toolCallOverhead(env: BenchEnv): Promise<void> {
       pass: overhead <= MAX_OVERHEAD_MS,
       ...(name === 'Streamable HTTP' && {
         knownMiss: "a loopback HTTP request through the MCP SDK's client and server transports (the ping row) on top of the tool's in-memory overhead",
+        guard: { target: `overhead ≤ ${HTTP_GUARD_MS} ms`, pass: overhead <= HTTP_GUARD_MS },
       }),
       note: `MCP overhead ${overhead.toFixed(2)} ms at the median`,
     });
