@@ -22,6 +22,8 @@ import { pairedRatio, stats } from '../lib/stats.js';
 const run = promisify(execFile);
 const MB = 1024 * 1024;
 const MIN_THROUGHPUT_RATIO = 0.8;
+/** The throughput's known miss (0.69–0.87× measured) must not fall below this. */
+const THROUGHPUT_GUARD = 0.5;
 const MAX_GROWTH_MB = 64;
 
 /** The AWS documentation's StoreDICOM command (devguide dicomweb-storing), the body streamed with --upload-file. */
@@ -121,6 +123,8 @@ export async function stow(env: BenchEnv): Promise<void> {
     target: `≥ ${MIN_THROUGHPUT_RATIO}× curl's throughput`,
     check: 'ratio',
     pass: ratio >= MIN_THROUGHPUT_RATIO,
+    knownMiss: 'store_dicom parses every file before it sends any (2–3 ms a file); the rest of the gap is not profiled',
+    guard: { target: `≥ ${THROUGHPUT_GUARD}× curl's`, pass: ratio >= THROUGHPUT_GUARD },
     note: `${label}; ratio = curl's time ÷ ours (median of ${pairs} pairs)`,
   });
   if (growth === undefined) {
