@@ -14,6 +14,7 @@ import { finished } from 'node:stream/promises';
 import { promisify } from 'node:util';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { CallToolResultSchema } from '@modelcontextprotocol/sdk/types.js';
+import { DOC_CURL } from '../../test/helpers/stow-curl.js';
 import { createDatastore, stowFiles } from '../lib/data.js';
 import type { BenchEnv } from '../lib/env.js';
 import { connectHttp, memoryOf, REGION, resetPeak, sdkFor, startLocal, startMcpHttp } from '../lib/procs.js';
@@ -25,19 +26,6 @@ const MIN_THROUGHPUT_RATIO = 0.8;
 /** The throughput's known miss (0.69–0.87× measured) must not fall below this. */
 const THROUGHPUT_GUARD = 0.5;
 const MAX_GROWTH_MB = 64;
-
-/** The AWS documentation's StoreDICOM command (devguide dicomweb-storing), the body streamed with --upload-file. */
-const DOC_CURL = `
-curl -X POST -sS -o /dev/null -w '%{http_code}' \\
-  "$ENDPOINT/datastore/$DATASTORE_ID/studies" \\
-  --aws-sigv4 "aws:amz:$AWS_REGION:medical-imaging" \\
-  --user "$AWS_ACCESS_KEY_ID:$AWS_SECRET_ACCESS_KEY" \\
-  --header "x-amz-content-sha256: STREAMING-AWS4-HMAC-SHA256-PAYLOAD" \\
-  --header "x-amz-decoded-content-length: $CONTENT_LENGTH" \\
-  --header 'Accept: application/dicom+json' \\
-  --header "Content-Type: $CONTENT_TYPE" \\
-  --upload-file "$FILENAME"
-`;
 
 export async function stow(env: BenchEnv): Promise<void> {
   const count = env.mode === 'quick' ? 40 : 200;
@@ -62,7 +50,7 @@ export async function stow(env: BenchEnv): Promise<void> {
     AWS_REGION: REGION,
     AWS_ACCESS_KEY_ID: local.credentials.accessKeyId,
     AWS_SECRET_ACCESS_KEY: local.credentials.secretAccessKey,
-    CONTENT_LENGTH: String((await fs.stat(body)).size),
+    AWS_SESSION_TOKEN: '',
     CONTENT_TYPE: `multipart/related; type="application/dicom"; boundary=${boundary}`,
     FILENAME: body,
   };
@@ -75,8 +63,9 @@ export async function stow(env: BenchEnv): Promise<void> {
     if (result.isError || stored !== count) throw new Error(`store_dicom stored ${stored} of ${count}: ${JSON.stringify(result.content).slice(0, 300)}`);
   };
   const viaCurl = async (datastoreId: string) => {
-    const { stdout } = await run('bash', ['-c', DOC_CURL], { env: { ...curlEnv, DATASTORE_ID: datastoreId }, timeout: 30 * 60_000 });
-    if (stdout.trim() !== '200') throw new Error(`curl STOW-RS answered HTTP ${stdout.trim()}`);
+    const { stdout } = await run('bash', ['-c', DOC_CURL], { env: { ...curlEnv, DATASTORE_ID: datastoreId }, timeout: 30 * 60_000, maxBuffer: 64 * 1024 * 1024 });
+    const status = stdout.trimEnd().split('\n').pop();
+    if (status !== '200') throw new Error(`curl STOW-RS answered HTTP ${status}: ${stdout.slice(0, 300)}`);
   };
 
   // Untimed: one store each, so that both sides start warm.

@@ -15,6 +15,7 @@ import type { ImageSetMetadataDocument } from '../../src/dicom/types.js';
 import { attributesOf, ctSeriesFiles, withAttributes } from '../helpers/dicom-files.js';
 import { createActiveDatastore, imageSetsOfSeries } from '../helpers/import.js';
 import { REGION, startTestService, tempDir, type TestService } from '../helpers/local.js';
+import { DOC_CURL, MULTIPART_SCRIPT } from '../helpers/stow-curl.js';
 import { DicomwebClient, first, type DicomJson } from './dicomweb-client.js';
 
 const run = promisify(execFile);
@@ -69,38 +70,6 @@ function docEnv(secret = t.service.credentials.secretAccessKey) {
     DATASTORE_ID: ds,
   };
 }
-
-/**
- * The AWS documentation's StoreDICOM example (devguide dicomweb-storing), with the endpoint and datastore as
- * variables; `stat -f %z` (BSD) becomes `wc -c`. An empty session token makes curl drop that header.
- */
-const DOC_CURL = `
-CONTENT_LENGTH=$(wc -c < "$FILENAME" | tr -d ' ')
-curl -X POST -sS -w '\\n%{http_code}' \\
-  "$ENDPOINT/datastore/$DATASTORE_ID/studies" \\
-  --aws-sigv4 "aws:amz:$AWS_REGION:medical-imaging" \\
-  --user "$AWS_ACCESS_KEY_ID:$AWS_SECRET_ACCESS_KEY" \\
-  --header "x-amz-security-token:$AWS_SESSION_TOKEN" \\
-  --header "x-amz-content-sha256: STREAMING-AWS4-HMAC-SHA256-PAYLOAD" \\
-  --header "x-amz-decoded-content-length: $CONTENT_LENGTH" \\
-  --header 'Accept: application/dicom+json' \\
-  --header "Content-Type: $CONTENT_TYPE" \\
-  --upload-file "$FILENAME"
-`;
-
-/** Builds a multipart/related body from DICOM files the way the documentation's shell script does. */
-const MULTIPART_SCRIPT = `
-BOUNDARY="DICOMwebBoundary$(date +%s)"
-FILENAME="$OUT"
-: > "$FILENAME"
-for f in "$@"; do
-  printf -- "--%s\\r\\nContent-Type: application/dicom\\r\\n\\r\\n" "$BOUNDARY" >> "$FILENAME"
-  cat "$f" >> "$FILENAME"
-  printf "\\r\\n" >> "$FILENAME"
-done
-printf -- "--%s--\\r\\n" "$BOUNDARY" >> "$FILENAME"
-CONTENT_TYPE="multipart/related; type=\\"application/dicom\\"; boundary=$BOUNDARY"
-`;
 
 async function curlStore(filename: string, contentType: string, env = docEnv()): Promise<{ status: number; body: DicomJson }> {
   const { stdout } = await run('bash', ['-c', DOC_CURL], { env: { ...env, FILENAME: filename, CONTENT_TYPE: contentType } });
