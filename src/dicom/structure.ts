@@ -40,23 +40,36 @@ export interface FileMetaSummary {
   groupLength: number | undefined;
 }
 
-/** Checks that the file meta group and the dataset are complete; returns what dcmjs does not. */
-export function checkStructure(bytes: Uint8Array): FileMetaSummary {
+export interface StructureSummary extends FileMetaSummary {
+  /** The text values (trailing padding removed) of the top-level elements asked for that the dataset holds. */
+  values: Map<number, string>;
+}
+
+/**
+ * Checks that the file meta group and the dataset are complete; returns what dcmjs does not, and the text values of
+ * the top-level elements in `wanted` (tags as numbers, e.g. 0x0020000d), for callers that need a few UIDs and not
+ * a full parse.
+ */
+export function checkStructure(bytes: Uint8Array, wanted: ReadonlySet<number> = NOTHING): StructureSummary {
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const { transferSyntaxUID, groupLength, end } = walkFileMeta(view);
-  if (transferSyntaxUID === undefined) return { transferSyntaxUID, groupLength };
+  const values = new Map<number, string>();
+  if (transferSyntaxUID === undefined) return { transferSyntaxUID, groupLength, values };
+  const top = { wanted, values };
   if (transferSyntaxUID === TS.deflatedLE) {
     const inflated = inflate(bytes.subarray(end));
-    walkDataset(new DataView(inflated.buffer, inflated.byteOffset, inflated.byteLength), 0, EXPLICIT_LE, false);
+    walkDataset(new DataView(inflated.buffer, inflated.byteOffset, inflated.byteLength), 0, EXPLICIT_LE, false, top);
   } else {
     const encoding: Encoding = {
       littleEndian: transferSyntaxUID !== TS.explicitBE,
       explicitVr: transferSyntaxUID !== TS.implicitLE,
     };
-    walkDataset(view, end, encoding, false);
+    walkDataset(view, end, encoding, false, top);
   }
-  return { transferSyntaxUID, groupLength };
+  return { transferSyntaxUID, groupLength, values };
 }
+
+const NOTHING: ReadonlySet<number> = new Set();
 
 function inflate(deflated: Uint8Array): Uint8Array {
   try {
@@ -118,11 +131,12 @@ function need(view: DataView, pos: number, count: number): void {
  * Walks elements from `pos`; inside an item of undefined length it stops after the item delimiter. Returns the
  * position after the last element.
  */
-function walkDataset(view: DataView, pos: number, encoding: Encoding, inItem: boolean): number {
+function walkDataset(view: DataView, pos: number, encoding: Encoding, inItem: boolean, top?: { wanted: ReadonlySet<number>; values: Map<number, string> }): number {
   while (pos < view.byteLength) {
     const header = readHeader(view, pos, encoding);
     if (header.tag === ITEM_DELIMITER && inItem) return header.valueStart;
     pos = skipValue(view, header, encoding);
+    if (top?.wanted.has(header.tag) && header.length !== UNDEFINED_LENGTH) top.values.set(header.tag, asciiValue(view, header.valueStart, header.length));
   }
   if (inItem) throw new StructureError('truncated file: it ends inside a sequence item');
   return pos;

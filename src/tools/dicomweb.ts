@@ -18,7 +18,7 @@ import type { DicomJsonAttribute, DicomJsonDataset } from '../dicom/dicom-json.j
 import { tagOf } from '../dicom/dicom-json.js';
 import { HEX_TAG, lookupAttribute } from '../dicom/dictionary.js';
 import { MultipartParser, parseMediaType } from '../dicom/multipart.js';
-import { DicomParseError, parseP10 } from '../dicom/p10.js';
+import { DicomParseError, identifyP10 } from '../dicom/p10.js';
 import { GuardError } from '../guard/errors.js';
 import { datastoreId, imageSetId } from './fields.js';
 import { defineTool, READ, type ToolContext } from './types.js';
@@ -631,23 +631,26 @@ function base64Inputs(files: string[]): Input[] {
   });
 }
 
-/** Parses each file (one at a time, so memory holds one file): what can be sent, and why the rest cannot. */
+/**
+ * Checks each file (one at a time, so memory holds one file): complete P10, its UIDs, the study asked for, no twin.
+ * What can be sent, and why the rest cannot. The receiver parses the files in full and reports what it refuses.
+ */
 async function checkFiles(inputs: Input[], study: string | undefined, signal: AbortSignal): Promise<{ candidates: Candidate[]; failures: FileFailure[] }> {
   const candidates: Candidate[] = [];
   const failures: FileFailure[] = [];
   const seen = new Map<string, string>();
   for (const input of inputs) {
     signal.throwIfAborted();
-    let parsed;
+    let identity;
     try {
-      parsed = parseP10(await input.read());
+      identity = identifyP10(await input.read());
     } catch (err) {
       if (!(err instanceof DicomParseError)) throw err;
       failures.push({ file: input.name, reason: `not a usable DICOM file: ${err.message}`, reason_code: 0xc000, sent: false });
       continue;
     }
-    const ids = { sopInstanceUID: parsed.sopInstanceUID, sopClassUID: parsed.sopClassUID, seriesInstanceUID: parsed.seriesInstanceUID, studyInstanceUID: parsed.studyInstanceUID };
-    if (study !== undefined && parsed.studyInstanceUID !== study) {
+    const ids = { sopInstanceUID: identity.sopInstanceUID, sopClassUID: identity.sopClassUID, seriesInstanceUID: identity.seriesInstanceUID, studyInstanceUID: identity.studyInstanceUID };
+    if (study !== undefined && identity.studyInstanceUID !== study) {
       failures.push({ file: input.name, sop_instance_uid: ids.sopInstanceUID, reason: `belongs to study ${ids.studyInstanceUID}, not to study ${study}`, reason_code: 0xa900, sent: false });
       continue;
     }

@@ -1,8 +1,9 @@
+import { readdirSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { LEVEL_KEYWORDS, levelOf } from '../../src/dicom/levels.js';
-import { DicomParseError, lookupAttribute, parseP10 } from '../../src/dicom/p10.js';
+import { DicomParseError, identifyP10, lookupAttribute, parseP10 } from '../../src/dicom/p10.js';
 import { syntheticCtSeries } from '../../src/dicom/synthetic.js';
-import { withAttributes } from '../helpers/dicom-files.js';
+import { PYDICOM_FILES, withAttributes } from '../helpers/dicom-files.js';
 import { haveSamples, sample } from './samples.js';
 
 const ct = () => syntheticCtSeries({ patientName: 'DEMO^PARSE', patientId: 'DEMO-P', slices: 1, rows: 32, columns: 32, seed: 3 })[0]!;
@@ -180,5 +181,64 @@ describe('parseP10 refuses what is not an importable instance, saying why', () =
 
   it('pixel data shorter than its geometry says', () => {
     expect(refusal(withAttributes(ct(), { Rows: 64 })).message).toMatch(/PixelData holds 2048 bytes/);
+  });
+});
+
+/** The error a parse throws, or undefined when it succeeds. */
+function failureOf(parse: () => unknown): Error | undefined {
+  try {
+    parse();
+    return undefined;
+  } catch (err) {
+    return err as Error;
+  }
+}
+
+describe('identifyP10 (store_dicom\'s check before sending) agrees with parseP10 on what it checks', () => {
+  const identity = (bytes: Uint8Array) => {
+    const { transferSyntaxUID, studyInstanceUID, seriesInstanceUID, sopInstanceUID, sopClassUID } = parseP10(bytes);
+    return { transferSyntaxUID, studyInstanceUID, seriesInstanceUID, sopInstanceUID, sopClassUID };
+  };
+
+  it.skipIf(!haveSamples)('on every pydicom sample: the same UIDs, or the same refusal when the file is not P10, cut short or unnamed', () => {
+    const names = readdirSync(PYDICOM_FILES).filter((name) => name.endsWith('.dcm'));
+    expect(names.length).toBeGreaterThan(50);
+    let compared = 0;
+    for (const name of names) {
+      const bytes = sample(name);
+      const full = failureOf(() => identity(bytes));
+      const light = failureOf(() => identifyP10(bytes));
+      if (full === undefined) {
+        expect(light, name).toBeUndefined();
+        expect(identifyP10(bytes), name).toEqual(identity(bytes));
+        compared++;
+      } else if (/no DICM preamble|truncated|does not exist|has no value/.test(full.message)) {
+        expect(light?.message, name).toBe(full.message);
+      } else {
+        // What only a full parse finds (dcmjs refusing a value, pixel data that does not fit): the receiver reports it.
+        expect(full, name).toBeInstanceOf(DicomParseError);
+      }
+    }
+    expect(compared).toBeGreaterThan(40);
+  });
+
+  it('refuses files cut short anywhere, and a missing or empty identifying UID, with parseP10\'s words', () => {
+    const file = ct();
+    for (const length of [0, 131, 132, 140, 200, 400, 700, file.length - 1000, file.length - 1]) {
+      const cut = file.subarray(0, length);
+      expect(failureOf(() => identifyP10(cut))?.message, `cut at ${length}`).toBe(failureOf(() => parseP10(cut))?.message);
+    }
+    for (const keyword of ['StudyInstanceUID', 'SeriesInstanceUID', 'SOPInstanceUID', 'SOPClassUID']) {
+      expect(() => identifyP10(withAttributes(ct(), { [keyword]: undefined }))).toThrow(`DICOM attribute ${keyword} does not exist`);
+      expect(() => identifyP10(withAttributes(ct(), { [keyword]: '' }))).toThrow(`DICOM attribute ${keyword} has no value`);
+    }
+  });
+
+  it('reads the UIDs of the top-level dataset only, not those inside sequences', () => {
+    // An item naming another instance with the same tags (as a request attributes item may).
+    const file = withAttributes(ct(), { RequestAttributesSequence: [{ StudyInstanceUID: '1.2.3', SOPInstanceUID: '1.2.3.4' }] });
+    expect(identifyP10(file)).toEqual(identity(file));
+    expect(identifyP10(file).sopInstanceUID).not.toBe('1.2.3.4');
+    expect(identifyP10(file).studyInstanceUID).not.toBe('1.2.3');
   });
 });
