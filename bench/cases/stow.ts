@@ -23,8 +23,6 @@ import { pairedRatio, stats } from '../lib/stats.js';
 const run = promisify(execFile);
 const MB = 1024 * 1024;
 const MIN_THROUGHPUT_RATIO = 0.8;
-/** The throughput's known miss (0.69–0.87× measured) must not fall below this. */
-const THROUGHPUT_GUARD = 0.5;
 const MAX_GROWTH_MB = 64;
 
 export async function stow(env: BenchEnv): Promise<void> {
@@ -71,7 +69,8 @@ export async function stow(env: BenchEnv): Promise<void> {
   // Untimed: one store each, so that both sides start warm.
   await viaMcp(await createDatastore(sdk, 'stow-warm-mcp'));
   await viaCurl(await createDatastore(sdk, 'stow-warm-curl'));
-  const pairs = 3;
+  // One store of 40 files varies by ±10% on a busy 2-core machine, and the quick run gates on the ratio: five pairs.
+  const pairs = env.mode === 'quick' ? 5 : 3;
   const ours: number[] = [];
   const peer: number[] = [];
   let growth: number | undefined = 0;
@@ -112,8 +111,6 @@ export async function stow(env: BenchEnv): Promise<void> {
     target: `≥ ${MIN_THROUGHPUT_RATIO}× curl's throughput`,
     check: 'ratio',
     pass: ratio >= MIN_THROUGHPUT_RATIO,
-    knownMiss: 'store_dicom parses every file before it sends any (2–3 ms a file); the rest of the gap is not profiled',
-    guard: { target: `≥ ${THROUGHPUT_GUARD}× curl's`, pass: ratio >= THROUGHPUT_GUARD },
     note: `${label}; ratio = curl's time ÷ ours (median of ${pairs} pairs)`,
   });
   if (growth === undefined) {

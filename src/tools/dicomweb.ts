@@ -18,7 +18,7 @@ import type { DicomJsonAttribute, DicomJsonDataset } from '../dicom/dicom-json.j
 import { tagOf } from '../dicom/dicom-json.js';
 import { HEX_TAG, lookupAttribute } from '../dicom/dictionary.js';
 import { MultipartParser, parseMediaType } from '../dicom/multipart.js';
-import { DicomParseError, identifyP10 } from '../dicom/p10.js';
+import { DicomParseError, identifyP10, type P10Identity } from '../dicom/p10.js';
 import { GuardError } from '../guard/errors.js';
 import { datastoreId, imageSetId } from './fields.js';
 import { defineTool, READ, type ToolContext } from './types.js';
@@ -631,24 +631,55 @@ function base64Inputs(files: string[]): Input[] {
   });
 }
 
+/** How far checkFiles reads ahead: reading is I/O, and the checks before anything is sent are time the receiver waits. */
+const READ_AHEAD = { files: 4, bytes: 64 * 1024 * 1024 };
+
+type Checked = { ok: true; identity: P10Identity } | { ok: false; error: unknown };
+
 /**
- * Checks each file (one at a time, so memory holds one file): complete P10, its UIDs, the study asked for, no twin.
- * What can be sent, and why the rest cannot. The receiver parses the files in full and reports what it refuses.
+ * Checks each file: complete P10, its UIDs, the study asked for, no twin. What can be sent, and why the rest
+ * cannot. Reads a few files ahead (at most READ_AHEAD, though always one), and holds no file once it is checked. The
+ * receiver parses the files in full and reports what it refuses.
  */
 async function checkFiles(inputs: Input[], study: string | undefined, signal: AbortSignal): Promise<{ candidates: Candidate[]; failures: FileFailure[] }> {
   const candidates: Candidate[] = [];
   const failures: FileFailure[] = [];
   const seen = new Map<string, string>();
+  const pending: Array<Promise<Checked>> = [];
+  let next = 0;
+  let inFlight = 0;
+  const readAhead = () => {
+    while (next < inputs.length && pending.length < READ_AHEAD.files && (pending.length === 0 || inFlight + inputs[next]!.source.size <= READ_AHEAD.bytes)) {
+      const input = inputs[next++]!;
+      inFlight += input.source.size;
+      pending.push(
+        input.read().then(
+          (bytes): Checked => {
+            inFlight -= input.source.size;
+            try {
+              return { ok: true, identity: identifyP10(bytes) };
+            } catch (error) {
+              return { ok: false, error };
+            }
+          },
+          (error: unknown): Checked => {
+            inFlight -= input.source.size;
+            return { ok: false, error };
+          },
+        ),
+      );
+    }
+  };
   for (const input of inputs) {
     signal.throwIfAborted();
-    let identity;
-    try {
-      identity = identifyP10(await input.read());
-    } catch (err) {
-      if (!(err instanceof DicomParseError)) throw err;
-      failures.push({ file: input.name, reason: `not a usable DICOM file: ${err.message}`, reason_code: 0xc000, sent: false });
+    readAhead();
+    const checked = await pending.shift()!;
+    if (!checked.ok) {
+      if (!(checked.error instanceof DicomParseError)) throw checked.error;
+      failures.push({ file: input.name, reason: `not a usable DICOM file: ${checked.error.message}`, reason_code: 0xc000, sent: false });
       continue;
     }
+    const { identity } = checked;
     const ids = { sopInstanceUID: identity.sopInstanceUID, sopClassUID: identity.sopClassUID, seriesInstanceUID: identity.seriesInstanceUID, studyInstanceUID: identity.studyInstanceUID };
     if (study !== undefined && identity.studyInstanceUID !== study) {
       failures.push({ file: input.name, sop_instance_uid: ids.sopInstanceUID, reason: `belongs to study ${ids.studyInstanceUID}, not to study ${study}`, reason_code: 0xa900, sent: false });
