@@ -38,9 +38,10 @@ const TS_NAMES: Record<string, string> = {
 };
 export const transferSyntaxName = (uid: string) => TS_NAMES[uid] ?? uid;
 
+/** A value's first scalar as text; undefined for none, and for sequences and other objects a document may hold. */
 const text = (v: unknown): string | undefined => {
-  const first = Array.isArray(v) ? v[0] : v;
-  if (first === null || first === undefined) return undefined;
+  const first: unknown = Array.isArray(v) ? v[0] : v;
+  if (typeof first !== 'string' && typeof first !== 'number') return undefined;
   const s = String(first).trim();
   return s === '' ? undefined : s;
 };

@@ -57,4 +57,21 @@ describe('summarizeMetadata', () => {
     expect(text).toContain('… and 5 more series');
     expect(text).toContain('Instances 5–7 of 50');
   });
+
+  it('reads only strings and numbers as values: an object where text is expected counts as absent, not as an error', async () => {
+    const { summarizeMetadata } = await import('../../src/dicom/summary.js');
+    const odd = { toString: 0 };
+    const instance = { DICOM: { InstanceNumber: [odd], Rows: odd, Columns: '512' }, DICOMVRs: {}, StoredTransferSyntaxUID: '1.2.840.10008.1.2.4.202', ImageFrames: [] };
+    const doc = {
+      SchemaVersion: '1.1',
+      DatastoreID: 'd',
+      ImageSetID: 'i',
+      Patient: { DICOM: { PatientName: odd, PatientID: ['P1'] } },
+      Study: { DICOM: { StudyDescription: [{ CodeValue: '1' }] }, Series: { '1.2': { DICOM: { Modality: odd }, Instances: { '1.2.1': instance } } } },
+    };
+    const summary = summarizeMetadata(doc as never, { maxInstances: 5 });
+    expect(summary.instances).toEqual([expect.objectContaining({ sop_instance_uid: '1.2.1', columns: 512 })]);
+    expect(summary.instances[0]!.rows).toBeUndefined();
+    expect(summary.instances[0]!.instance_number).toBeUndefined();
+  });
 });
