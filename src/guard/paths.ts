@@ -44,17 +44,7 @@ export class FileAccess {
   async resolveReadable(input: string): Promise<string> {
     const dirs = await this.realAllowedDirs();
     const absolute = this.absolute(input, dirs);
-    let real: string;
-    try {
-      real = await fs.realpath(absolute);
-    } catch (err) {
-      if (isNotFound(err)) {
-        // Outside the allowed directories, "not allowed" whether or not the file exists: no probing the machine.
-        assertInside(await realOfMissing(absolute), dirs, input);
-        throw new GuardError('FileNotFound', `no such file: ${input}`, 'Check the path; list the directory or pass an absolute path inside an allowed directory.');
-      }
-      throw err;
-    }
+    const real = await realPathOf(absolute, dirs, input, () => new GuardError('FileNotFound', `no such file: ${input}`, 'Check the path; list the directory or pass an absolute path inside an allowed directory.'));
     assertInside(real, dirs, input);
     const stat = await fs.stat(real);
     if (!stat.isFile()) throw new GuardError('NotAFile', `not a regular file: ${input}`, 'Pass the path of a file (directories are not expanded).');
@@ -68,16 +58,7 @@ export class FileAccess {
   async resolveWritable(input: string, options: { overwrite?: boolean } = {}): Promise<string> {
     const dirs = await this.realAllowedDirs();
     const absolute = this.absolute(input, dirs);
-    let parent: string;
-    try {
-      parent = await fs.realpath(path.dirname(absolute));
-    } catch (err) {
-      if (isNotFound(err)) {
-        assertInside(await realOfMissing(path.dirname(absolute)), dirs, input);
-        throw new GuardError('FileNotFound', `no such directory: ${path.dirname(input)}`, 'Save into an existing directory inside an allowed directory.');
-      }
-      throw err;
-    }
+    const parent = await realPathOf(path.dirname(absolute), dirs, input, () => new GuardError('FileNotFound', `no such directory: ${path.dirname(input)}`, 'Save into an existing directory inside an allowed directory.'));
     const target = path.join(parent, path.basename(absolute));
     assertInside(target, dirs, input);
     const existing = await fs.lstat(target).catch((err: unknown) => (isNotFound(err) ? undefined : Promise.reject(err)));
@@ -133,6 +114,20 @@ function assertInside(real: string, dirs: string[], input: string): void {
   const inside = dirs.some((dir) => real === dir || real.startsWith(dir.endsWith(path.sep) ? dir : dir + path.sep));
   if (!inside)
     throw new GuardError('PathNotAllowed', `${input} is outside the allowed directories (${dirs.join(', ')})`, 'Use a file inside an allowed directory, or ask the operator to allow its directory with --allow-dir.');
+}
+
+/**
+ * The real path of `absolute`, or the `missing` error when it does not exist. A missing path outside the allowed
+ * directories is "not allowed", whether or not it exists: no probing the machine.
+ */
+async function realPathOf(absolute: string, dirs: string[], input: string, missing: () => GuardError): Promise<string> {
+  try {
+    return await fs.realpath(absolute);
+  } catch (err) {
+    if (!isNotFound(err)) throw err;
+    assertInside(await realOfMissing(absolute), dirs, input);
+    throw missing();
+  }
 }
 
 /** Where a missing path would be: the real path of its deepest existing ancestor, with the missing rest appended. */
