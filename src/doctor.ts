@@ -6,9 +6,6 @@
  *
  * Write permissions cannot be proven without writing, so they are listed, not checked.
  */
-import { Hash } from '@smithy/hash-node';
-import { HttpRequest } from '@smithy/protocol-http';
-import { SignatureV4 } from '@smithy/signature-v4';
 import {
   GetDatastoreCommand,
   GetDICOMImportJobCommand,
@@ -22,6 +19,7 @@ import {
   type MedicalImagingClient,
 } from '@aws-sdk/client-medical-imaging';
 import { type ClientTarget } from './aws/client.js';
+import { DicomwebClient, ok } from './aws/dicomweb.js';
 import { type HealthImagingAction, healthImagingActionsOf, READ_ACTIONS } from './aws/iam.js';
 import { fetchMetadata } from './aws/metadata.js';
 import type { Config } from './config.js';
@@ -110,39 +108,6 @@ export function checkNode(version: string): CheckResult {
     title: `Node.js ${version} is too old: ${MIN_NODE_VERSION} or newer is needed`,
     details: ['Install a current Node.js LTS (https://nodejs.org, or nvm install --lts) and run the server with it.'],
   };
-}
-
-/** A DICOMweb read at the endpoint, signed with the SDK client's own credentials and region. */
-async function dicomwebGet(client: MedicalImagingClient, endpoint: string, path: string, query: Record<string, string>, signal: AbortSignal, accept = 'application/dicom+json'): Promise<Response> {
-  const url = new URL(path, endpoint);
-  const request = new HttpRequest({
-    method: 'GET',
-    protocol: url.protocol,
-    hostname: url.hostname,
-    ...(url.port && { port: Number(url.port) }),
-    path: url.pathname,
-    query,
-    headers: { host: url.host, accept },
-  });
-  const signer = new SignatureV4({ credentials: client.config.credentials, region: await client.config.region(), service: 'medical-imaging', sha256: Hash.bind(null, 'sha256') });
-  const signed = await signer.sign(request);
-  const headers = { ...(signed.headers as Record<string, string>) };
-  delete headers.host;
-  const qs = new URLSearchParams(query).toString();
-  return fetch(`${url.origin}${url.pathname}${qs ? `?${qs}` : ''}`, { headers, signal });
-}
-
-/** A DICOMweb error response as an error the classifier understands. */
-async function dicomwebError(res: Response): Promise<ErrorLike> {
-  const body = await res.text().catch(() => '');
-  let message = body.slice(0, 300);
-  try {
-    message = (JSON.parse(body) as { message?: string; Message?: string }).message ?? (JSON.parse(body) as { Message?: string }).Message ?? message;
-  } catch {
-    // Not JSON: keep the text.
-  }
-  const name = res.headers.get('x-amzn-errortype')?.split(':')[0] ?? (res.status === 403 && /not authorized|AccessDenied/i.test(body) ? 'AccessDeniedException' : `HTTP ${res.status}`);
-  return { name, message: message || res.statusText, $metadata: { httpStatusCode: res.status, ...(res.headers.get('x-amzn-requestid') && { requestId: res.headers.get('x-amzn-requestid')! }) } };
 }
 
 export function defaultDicomwebEndpoint(config: Config, target: ClientTarget, region: string | undefined): string | undefined {
@@ -362,11 +327,10 @@ export async function runDoctor(options: DoctorOptions): Promise<CheckResult[]> 
     const endpoint = defaultDicomwebEndpoint(config, options.target, region);
     if (!endpoint) return;
     const usesDicomweb = [...needed].some((a) => /DICOM(?!ImportJob)/.test(a));
-    const get = async (path: string, query: Record<string, string> = {}) => {
-      const res = await dicomwebGet(client, endpoint, `/datastore/${datastoreId}${path}`, query, timeout());
-      if (!res.ok) throw await dicomwebError(res);
-      return (await res.json()) as Array<Record<string, { Value?: unknown[] }>>;
-    };
+    // The tools' own DICOMweb client: the same URL layout (HealthImaging's, a template, or a plain root such as
+    // Orthanc's), signing and errors.
+    const dicomweb = new DicomwebClient(endpoint, client, config.datastoreIds);
+    const get = (path: string, query: Record<string, string> = {}) => dicomweb.getJson(datastoreId, path, query, timeout()) as Promise<Array<Record<string, { Value?: unknown[] }>>>;
     try {
       const studies = await get('/studies', { limit: '1' });
       add({ status: 'ok', title: `DICOMweb: ${endpoint} answers; medical-imaging:SearchDICOMStudies on ${label}: ${studies.length ? 'found a study' : 'no studies'}` });
@@ -385,11 +349,11 @@ export async function runDoctor(options: DoctorOptions): Promise<CheckResult[]> 
       if (needed.has('GetDICOMInstanceMetadata')) await probe('GetDICOMInstanceMetadata', resource, () => get(`${seriesPath}/instances/${instance}/metadata`), () => 'read');
       if (needed.has('GetDICOMInstance')) {
         await probe('GetDICOMInstance', resource, async () => {
-          const res = await dicomwebGet(client, endpoint, `/datastore/${datastoreId}${seriesPath}/instances/${instance}`, {}, timeout(), 'application/dicom; transfer-syntax=*');
-          if (!res.ok) throw await dicomwebError(res);
+          const res = await dicomweb.request(datastoreId, { path: `${seriesPath}/instances/${instance}`, headers: { accept: dicomweb.instanceAccept('*') }, signal: timeout() });
+          await ok(res);
           // The headers are the answer; the instance itself is not needed.
-          await res.body?.cancel();
-          return res.headers.get('content-type') ?? '?';
+          res.body.destroy();
+          return String(res.headers['content-type'] ?? '?');
         }, (type) => type);
       }
     } catch (err) {

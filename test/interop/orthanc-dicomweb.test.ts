@@ -11,8 +11,13 @@ import net from 'node:net';
 import path from 'node:path';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createMedicalImagingClient } from '../../src/aws/client.js';
+import { loadConfig } from '../../src/config.js';
 import { parseP10 } from '../../src/dicom/p10.js';
+import { formatReport, runDoctor } from '../../src/doctor.js';
+import { ALL_TOOLS } from '../../src/tools/index.js';
 import { attributesOf, ctSeriesFiles } from '../helpers/dicom-files.js';
+import { createActiveDatastore } from '../helpers/import.js';
 import { startTestService, tempDir, waitFor, type TestService } from '../helpers/local.js';
 import { connectMcp, type McpHarness, textOf } from '../helpers/mcp.js';
 
@@ -165,4 +170,22 @@ describe.skipIf(!haveOrthanc)('store_dicom and the DICOMweb read tools against O
     expect(parsed.sopInstanceUID).toBe(ids.sop_instance_uid);
     expect(parsed.transferSyntaxUID).toBe('1.2.840.10008.1.2.1');
   });
+
+  it('doctor walks Orthanc\'s DICOMweb root (a plain root, not /datastore/{id}) down to one instance', async () => {
+    // The HealthImaging checks need a datastore that exists: one in the local service, whose ID a plain root ignores.
+    const datastoreId = await createActiveDatastore(local.client, 'doctor-orthanc');
+    const config = loadConfig({ backend: 'aws', region: 'us-east-1', datastoreIds: datastoreId, dicomwebEndpointUrl: `${base}/dicom-web` }, {});
+    const target = { endpoint: local.service.endpoint, credentials: local.service.credentials };
+    const client = createMedicalImagingClient(config, target);
+    try {
+      const results = await runDoctor({ config, client, target, backendDescription: 'the local test service, DICOMweb at Orthanc', exposedTools: ALL_TOOLS.map((t) => t.name) });
+      const report = formatReport(results);
+      expect(report).toContain(`✓ DICOMweb: ${base}/dicom-web answers; medical-imaging:SearchDICOMStudies on datastore ${datastoreId}: found a study`);
+      expect(report).toMatch(new RegExp(`^✓ medical-imaging:GetDICOMInstance on datastore ${datastoreId}: multipart/related`, 'm'));
+      expect(report).not.toMatch(/^✗ .*DICOM/m);
+    } finally {
+      client.destroy();
+    }
+  });
 });
+
