@@ -361,6 +361,12 @@ export async function readText(body: Readable, limit: number): Promise<string> {
 /** The body as one buffer, refusing more than `limit` bytes. */
 export async function readBytes(body: Readable, limit: number): Promise<Buffer> {
   const chunks: Buffer[] = [];
+  for await (const chunk of limitedChunks(body, limit)) chunks.push(chunk);
+  return Buffer.concat(chunks);
+}
+
+/** The body's chunks as they arrive, refusing more than `limit` bytes in all (the body is then destroyed). */
+export async function* limitedChunks(body: Readable, limit: number): AsyncGenerator<Buffer> {
   let total = 0;
   for await (const chunk of body as AsyncIterable<Buffer>) {
     total += chunk.length;
@@ -368,7 +374,6 @@ export async function readBytes(body: Readable, limit: number): Promise<Buffer> 
       body.destroy();
       throw new DicomwebError('ResponseTooLarge', `the DICOMweb response is larger than ${limit} bytes`, 0, undefined, 'Ask for less (fewer attributes, one instance).');
     }
-    chunks.push(chunk);
+    yield chunk;
   }
-  return Buffer.concat(chunks);
 }

@@ -68,12 +68,16 @@ export class FileAccess {
     return target;
   }
 
-  /** Writes `data` to a path from resolveWritable: temporary file, fsync, rename; nothing is left half-written. */
-  async writeAtomic(target: string, data: Uint8Array | string): Promise<void> {
+  /**
+   * Writes `data` (or the chunks of a stream, as they come) to a path from resolveWritable: temporary file, fsync,
+   * rename; nothing is left half-written, also when the stream fails midway.
+   */
+  async writeAtomic(target: string, data: Uint8Array | string | AsyncIterable<Uint8Array>): Promise<void> {
     const temp = path.join(path.dirname(target), `.${path.basename(target)}.${randomBytes(6).toString('hex')}.tmp`);
     const handle = await fs.open(temp, constants.O_CREAT | constants.O_EXCL | constants.O_WRONLY, 0o644);
     try {
-      await handle.writeFile(data);
+      if (typeof data === 'string' || data instanceof Uint8Array) await handle.writeFile(data);
+      else for await (const chunk of data) await writeAll(handle, chunk);
       await handle.sync();
     } catch (err) {
       await handle.close();
@@ -108,6 +112,10 @@ export class FileAccess {
     if (!dirs.length) throw new GuardError('PathNotAllowed', `no allowed directory exists for ${input}`, 'Ask the operator to check --allow-dir.');
     return path.resolve(dirs[0]!, input);
   }
+}
+
+async function writeAll(handle: fs.FileHandle, bytes: Uint8Array): Promise<void> {
+  for (let at = 0; at < bytes.length; ) at += (await handle.write(bytes, at, bytes.length - at)).bytesWritten;
 }
 
 function assertInside(real: string, dirs: string[], input: string): void {

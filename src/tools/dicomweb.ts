@@ -13,7 +13,7 @@ import { promises as fs, createReadStream } from 'node:fs';
 import { Readable } from 'node:stream';
 import { SearchImageSetsCommand } from '@aws-sdk/client-medical-imaging';
 import { z } from 'zod';
-import { DicomwebClient, DicomwebError, ok, readBytes, type StoreResponse, type StoreSource } from '../aws/dicomweb.js';
+import { DicomwebClient, DicomwebError, limitedChunks, ok, type StoreResponse, type StoreSource } from '../aws/dicomweb.js';
 import type { DicomJsonAttribute, DicomJsonDataset } from '../dicom/dicom-json.js';
 import { tagOf } from '../dicom/dicom-json.js';
 import { HEX_TAG, lookupAttribute } from '../dicom/dictionary.js';
@@ -455,32 +455,74 @@ const saveInstance = defineTool({
       signal: ctx.signal,
     });
     await ok(response);
-    const bytes = firstPart(String(response.headers['content-type'] ?? ''), await readBytes(response.body, MAX_SAVE_BYTES));
-    const syntax = fileTransferSyntax(bytes);
-    if (syntax === undefined) throw new DicomwebError('InvalidResponse', 'the DICOMweb endpoint did not return a DICOM Part 10 file (no DICM preamble); nothing was saved', response.status, undefined);
-    await ctx.files.writeAtomic(target, bytes);
+    // Streamed to the file as it arrives (an instance may be hundreds of MB); the file appears only when complete.
+    const file = checkedP10(instanceBytes(String(response.headers['content-type'] ?? ''), response.body, MAX_SAVE_BYTES));
+    await ctx.files.writeAtomic(target, file);
+    const { syntax, bytes } = file.result();
     return {
-      text: `Saved instance ${args.sop_instance_uid} (${bytes.length} bytes, transfer syntax ${syntax || 'unknown'}) to ${target}.`,
-      structured: { path: target, bytes: bytes.length, sop_instance_uid: args.sop_instance_uid, ...(syntax && { transfer_syntax_uid: syntax }) },
+      text: `Saved instance ${args.sop_instance_uid} (${bytes} bytes, transfer syntax ${syntax || 'unknown'}) to ${target}.`,
+      structured: { path: target, bytes, sop_instance_uid: args.sop_instance_uid, ...(syntax && { transfer_syntax_uid: syntax }) },
     };
   },
 });
 
-/** The Part 10 file of a WADO-RS instance response: the body, or the first part of a multipart/related body. */
-function firstPart(contentType: string, body: Buffer): Uint8Array {
+/**
+ * The Part 10 file of a WADO-RS instance response as it arrives: the body, or the first part of a multipart/related
+ * body (the rest is not read). At most `limit` bytes.
+ */
+async function* instanceBytes(contentType: string, body: Readable, limit: number): AsyncGenerator<Uint8Array> {
+  const chunks = limitedChunks(body, limit);
   const media = parseMediaType(contentType);
-  if (media.type !== 'multipart/related') return body;
+  if (media.type !== 'multipart/related') return yield* chunks;
   const boundary = media.params.get('boundary')?.value;
   if (!boundary) throw new DicomwebError('InvalidResponse', 'the DICOMweb endpoint sent multipart/related without a boundary', 200, undefined);
   const parser = new MultipartParser(boundary);
-  const chunks: Uint8Array[] = [];
-  let parts = 0;
-  for (const event of parser.push(body)) {
-    if (event.kind === 'partStart') parts++;
-    else if (event.kind === 'data' && parts === 1) chunks.push(event.bytes);
+  for await (const chunk of chunks) {
+    for (const event of parser.push(chunk)) {
+      if (event.kind === 'data') yield event.bytes;
+      else if (event.kind === 'partEnd') {
+        // The first part is complete (the next delimiter has arrived): the rest is not needed.
+        body.destroy();
+        return;
+      }
+    }
   }
   parser.end();
-  return Buffer.concat(chunks);
+}
+
+/** The head of a file that must be P10 before anything is written: the preamble and, in practice, the file meta group. */
+const P10_HEAD_BYTES = 64 * 1024;
+
+/**
+ * `source`, passed through once its first bytes show a P10 file (else InvalidResponse, before anything is written);
+ * `result()` then gives the transfer syntax and the byte count.
+ */
+function checkedP10(source: AsyncIterable<Uint8Array>): AsyncIterable<Uint8Array> & { result(): { syntax: string; bytes: number } } {
+  let syntax: string | undefined;
+  let bytes = 0;
+  const check = (head: Buffer) => {
+    syntax = fileTransferSyntax(head);
+    if (syntax === undefined) throw new DicomwebError('InvalidResponse', 'the DICOMweb endpoint did not return a DICOM Part 10 file (no DICM preamble); nothing was saved', 200, undefined);
+    return head;
+  };
+  return {
+    async *[Symbol.asyncIterator]() {
+      let head: Buffer | undefined = Buffer.alloc(0);
+      for await (const chunk of source) {
+        bytes += chunk.length;
+        if (head === undefined) {
+          yield chunk;
+          continue;
+        }
+        head = Buffer.concat([head, chunk]);
+        if (head.length < P10_HEAD_BYTES) continue;
+        yield check(head);
+        head = undefined;
+      }
+      if (head !== undefined) yield check(head);
+    },
+    result: () => ({ syntax: syntax ?? '', bytes }),
+  };
 }
 
 /** The TransferSyntaxUID (0002,0010) of a P10 file's meta header; undefined when the bytes are not P10. */

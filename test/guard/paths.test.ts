@@ -75,4 +75,29 @@ describe('FileAccess', () => {
     expect(await refusal(files.resolveWritable('link-out.dcm', { overwrite: true }))).toBe('PathNotAllowed');
     expect((await fs.readdir(path.join(allowed, 'sub'))).filter((name) => name.endsWith('.tmp'))).toEqual([]);
   });
+
+  it('writes a stream chunk by chunk, and leaves nothing (no file, no temporary) when the stream fails midway', async () => {
+    const files = new FileAccess([allowed]);
+    const chunks = Array.from({ length: 50 }, (_, i) => new Uint8Array(1000).fill(i));
+    const target = await files.resolveWritable('streamed.bin');
+    await files.writeAtomic(
+      target,
+      (async function* () {
+        yield* chunks;
+      })(),
+    );
+    expect(Buffer.compare(await fs.readFile(target), Buffer.concat(chunks))).toBe(0);
+
+    const broken = await files.resolveWritable('broken.bin');
+    const failing = (async function* () {
+      yield chunks[0]!;
+      yield chunks[1]!;
+      throw new Error('the connection dropped');
+    })();
+    await expect(files.writeAtomic(broken, failing)).rejects.toThrow('the connection dropped');
+    const left = await fs.readdir(allowed);
+    expect(left).not.toContain('broken.bin');
+    expect(left.filter((name) => name.endsWith('.tmp'))).toEqual([]);
+  });
 });
+
