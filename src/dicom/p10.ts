@@ -12,6 +12,7 @@ import { isEncapsulated, syntaxInfo } from './syntaxes.js';
 import { TS, type DicomAttributes, type FrameGeometry, type ParsedInstance } from './types.js';
 
 export { DicomParseError } from './errors.js';
+export { NeedWholeFile } from './structure.js';
 export { levelOf } from './levels.js';
 export { lookupAttribute, type DictionaryEntry } from './dictionary.js';
 
@@ -76,11 +77,13 @@ export type P10Identity = Pick<ParsedInstance, 'transferSyntaxUID' | 'studyInsta
 /**
  * What a P10 file is, checked as parseP10 checks its shape (preamble, file meta, every declared length against the
  * bytes there, the four UIDs), without dcmjs and without decoding any other value: a small fraction of parseP10's
- * cost. store_dicom runs it on every file before sending; the receiver then parses the files in full.
+ * cost. store_dicom runs it on every file before sending; the receiver then parses the files in full. Given only the
+ * first bytes of a file of `fileLength` bytes, it decides when it can and throws NeedWholeFile when it cannot
+ * (checkStructure).
  */
-export function identifyP10(bytes: Uint8Array): P10Identity {
+export function identifyP10(bytes: Uint8Array, fileLength = bytes.length): P10Identity {
   if (!hasDicmPrefix(bytes)) throw new DicomParseError('not a DICOM P10 file (no DICM preamble)');
-  const { transferSyntaxUID, values } = checkedFileMeta(bytes, IDENTITY_TAG_SET);
+  const { transferSyntaxUID, values } = checkedFileMeta(bytes, IDENTITY_TAG_SET, fileLength);
   const uid = (keyword: RequiredUid) => {
     const value = values.get(IDENTITY_TAGS[keyword]);
     if (value === undefined) throw new DicomParseError(`DICOM attribute ${keyword} does not exist`);
@@ -96,10 +99,10 @@ export function identifyP10(bytes: Uint8Array): P10Identity {
   };
 }
 
-function checkedFileMeta(bytes: Uint8Array, wanted?: ReadonlySet<number>): StructureSummary & { transferSyntaxUID: string } {
+function checkedFileMeta(bytes: Uint8Array, wanted?: ReadonlySet<number>, fileLength?: number): StructureSummary & { transferSyntaxUID: string } {
   let meta: StructureSummary;
   try {
-    meta = checkStructure(bytes, wanted);
+    meta = checkStructure(bytes, wanted, fileLength);
   } catch (err) {
     if (err instanceof StructureError) throw new DicomParseError(err.message);
     throw err;

@@ -18,7 +18,7 @@ import type { DicomJsonAttribute, DicomJsonDataset } from '../dicom/dicom-json.j
 import { tagOf } from '../dicom/dicom-json.js';
 import { HEX_TAG, lookupAttribute } from '../dicom/dictionary.js';
 import { MultipartParser, parseMediaType } from '../dicom/multipart.js';
-import { DicomParseError, identifyP10, type P10Identity } from '../dicom/p10.js';
+import { DicomParseError, identifyP10, NeedWholeFile, type P10Identity } from '../dicom/p10.js';
 import { GuardError } from '../guard/errors.js';
 import { datastoreId, imageSetId } from './fields.js';
 import { defineTool, READ, type ToolContext } from './types.js';
@@ -645,6 +645,8 @@ interface Input {
   name: string;
   source: StoreSource;
   read(): Promise<Uint8Array>;
+  /** The first `count` bytes (all of them when there are fewer). */
+  head(count: number): Promise<Uint8Array>;
 }
 
 async function fileInputs(paths: string[], ctx: ToolContext): Promise<Input[]> {
@@ -653,7 +655,12 @@ async function fileInputs(paths: string[], ctx: ToolContext): Promise<Input[]> {
     // Confinement failures refuse the whole call: nothing is sent when a path was not allowed.
     const real = await ctx.files.resolveReadable(given);
     const { size } = await fs.stat(real);
-    inputs.push({ name: given, source: { name: given, size, open: () => createReadStream(real, { start: 0, end: Math.max(size - 1, 0), highWaterMark: 1024 * 1024 }) }, read: () => fs.readFile(real) });
+    inputs.push({
+      name: given,
+      source: { name: given, size, open: () => createReadStream(real, { start: 0, end: Math.max(size - 1, 0), highWaterMark: 1024 * 1024 }) },
+      read: () => fs.readFile(real),
+      head: (count) => readHead(real, count),
+    });
   }
   return inputs;
 }
@@ -669,19 +676,44 @@ function base64Inputs(files: string[]): Input[] {
   }
   return buffers.map((bytes, i) => {
     const name = `files_base64[${i}]`;
-    return { name, source: { name, size: bytes.length, open: () => Readable.from([bytes]) }, read: async () => bytes };
+    return { name, source: { name, size: bytes.length, open: () => Readable.from([bytes]) }, read: async () => bytes, head: async (count: number) => bytes.subarray(0, count) };
   });
+}
+
+async function readHead(file: string, count: number): Promise<Uint8Array> {
+  const handle = await fs.open(file);
+  try {
+    const buffer = Buffer.allocUnsafe(count);
+    const { bytesRead } = await handle.read(buffer, 0, count, 0);
+    return buffer.subarray(0, bytesRead);
+  } finally {
+    await handle.close();
+  }
 }
 
 /** How far checkFiles reads ahead: reading is I/O, and the checks before anything is sent are time the receiver waits. */
 const READ_AHEAD = { files: 4, bytes: 64 * 1024 * 1024 };
+/** What checkFiles reads of a file first: enough for most files (whose pixel data, last, need only fit the file). */
+const CHECK_HEAD_BYTES = 64 * 1024;
+
+/** identifyP10 on the file's first bytes, or on all of them when those do not decide. */
+async function identify(input: Input): Promise<P10Identity> {
+  if (input.source.size > CHECK_HEAD_BYTES) {
+    try {
+      return identifyP10(await input.head(CHECK_HEAD_BYTES), input.source.size);
+    } catch (err) {
+      if (!(err instanceof NeedWholeFile)) throw err;
+    }
+  }
+  return identifyP10(await input.read());
+}
 
 type Checked = { ok: true; identity: P10Identity } | { ok: false; error: unknown };
 
 /**
  * Checks each file: complete P10, its UIDs, the study asked for, no twin. What can be sent, and why the rest
- * cannot. Reads a few files ahead (at most READ_AHEAD, though always one), and holds no file once it is checked. The
- * receiver parses the files in full and reports what it refuses.
+ * cannot. Reads a few files ahead (at most READ_AHEAD, though always one), most of them only their first 64 KB, and
+ * holds no file once it is checked. The receiver parses the files in full and reports what it refuses.
  */
 async function checkFiles(inputs: Input[], study: string | undefined, signal: AbortSignal): Promise<{ candidates: Candidate[]; failures: FileFailure[] }> {
   const candidates: Candidate[] = [];
@@ -695,20 +727,10 @@ async function checkFiles(inputs: Input[], study: string | undefined, signal: Ab
       const input = inputs[next++]!;
       inFlight += input.source.size;
       pending.push(
-        input.read().then(
-          (bytes): Checked => {
-            inFlight -= input.source.size;
-            try {
-              return { ok: true, identity: identifyP10(bytes) };
-            } catch (error) {
-              return { ok: false, error };
-            }
-          },
-          (error: unknown): Checked => {
-            inFlight -= input.source.size;
-            return { ok: false, error };
-          },
-        ),
+        identify(input).then(
+          (identity): Checked => ({ ok: true, identity }),
+          (error: unknown): Checked => ({ ok: false, error }),
+        ).finally(() => (inFlight -= input.source.size)),
       );
     }
   };

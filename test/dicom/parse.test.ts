@@ -1,7 +1,7 @@
 import { readdirSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { LEVEL_KEYWORDS, levelOf } from '../../src/dicom/levels.js';
-import { DicomParseError, identifyP10, lookupAttribute, parseP10 } from '../../src/dicom/p10.js';
+import { DicomParseError, identifyP10, lookupAttribute, NeedWholeFile, parseP10 } from '../../src/dicom/p10.js';
 import { syntheticCtSeries } from '../../src/dicom/synthetic.js';
 import { PYDICOM_FILES, withAttributes } from '../helpers/dicom-files.js';
 import { haveSamples, sample } from './samples.js';
@@ -232,6 +232,39 @@ describe('identifyP10 (store_dicom\'s check before sending) agrees with parseP10
       expect(() => identifyP10(withAttributes(ct(), { [keyword]: undefined }))).toThrow(`DICOM attribute ${keyword} does not exist`);
       expect(() => identifyP10(withAttributes(ct(), { [keyword]: '' }))).toThrow(`DICOM attribute ${keyword} has no value`);
     }
+  });
+
+  it('given only the first bytes of a file, answers as on the whole file or asks for it (NeedWholeFile)', () => {
+    const files: Array<[string, Uint8Array]> = [['synthetic CT', ct()], ['CT with a sequence', withAttributes(ct(), { RequestAttributesSequence: [{ StudyInstanceUID: '1.2.3' }] })]];
+    if (haveSamples) for (const name of readdirSync(PYDICOM_FILES).filter((n) => n.endsWith('.dcm'))) files.push([name, sample(name)]);
+    // Cut copies too: a truncated file must never pass on its first bytes.
+    for (const [name, bytes] of files.slice()) for (const at of [700, Math.floor(bytes.length / 2), bytes.length - 1]) if (at > 132 && at < bytes.length) files.push([`${name} cut at ${at}`, bytes.subarray(0, at)]);
+    let decided = 0;
+    let deferred = 0;
+    for (const [name, bytes] of files) {
+      const whole = failureOf(() => identifyP10(bytes)) ?? identifyP10(bytes);
+      for (const length of [132, 140, 300, 1024, 4096, 65_536, bytes.length - 1]) {
+        if (length < 132 || length >= bytes.length) continue;
+        const onHead = failureOf(() => identifyP10(bytes.subarray(0, length), bytes.length)) ?? identifyP10(bytes.subarray(0, length), bytes.length);
+        if (onHead instanceof NeedWholeFile) {
+          deferred++;
+          continue;
+        }
+        decided++;
+        if (whole instanceof Error) expect((onHead as Error).message, `${name}, first ${length} bytes`).toBe(whole.message);
+        else expect(onHead, `${name}, first ${length} bytes`).toEqual(whole);
+      }
+    }
+    expect(decided).toBeGreaterThan(20);
+    expect(deferred).toBeGreaterThan(20);
+  });
+
+  it('decides a typical file (native pixel data last) on its first 64 KB', () => {
+    const file = syntheticCtSeries({ patientName: 'DEMO^HEAD', patientId: 'DEMO-H', slices: 1, rows: 512, columns: 512, seed: 5 })[0]!;
+    expect(file.length).toBeGreaterThan(500_000);
+    expect(identifyP10(file.subarray(0, 65_536), file.length)).toEqual(identifyP10(file));
+    // One byte missing at the end: the pixel data would be cut short, which the first bytes and the length show.
+    expect(() => identifyP10(file.subarray(0, 65_536), file.length - 1)).toThrow(/truncated file: \(7FE0,0010\) declares/);
   });
 
   it('reads the UIDs of the top-level dataset only, not those inside sequences', () => {
