@@ -89,6 +89,9 @@ function classify(err: unknown): Failure {
 
 const errorLine = (err: unknown) => {
   const e = err as ErrorLike;
+  // A request given AbortSignal.timeout() fails as an AbortError whose cause says it timed out.
+  const cause = e?.cause as ErrorLike | undefined;
+  if (e?.name === 'AbortError' && cause?.name === 'TimeoutError') return `TimeoutError: ${cause.message || 'no answer in time'}`;
   const name = e?.name && e.name !== 'Error' ? e.name : (e?.code ?? (e?.cause as ErrorLike | undefined)?.code ?? 'Error');
   const requestId = e?.$metadata?.requestId ? ` (request ID ${e.$metadata.requestId})` : '';
   return `${name}: ${e?.message || String(err)}${requestId}`;

@@ -173,7 +173,7 @@ function walkDataset(b: Bytes, pos: number, encoding: Encoding, inItem: boolean,
     }
   }
   // Only the first bytes were given and a value ran past them: fine if the file ends there, unknown if not.
-  if (pos < b.fileLength || (inItem && b.fileLength > view.byteLength)) throw new NeedWholeFile();
+  if (pos < b.fileLength) throw new NeedWholeFile();
   if (inItem) throw new StructureError('truncated file: it ends inside a sequence item');
   return pos;
 }

@@ -457,7 +457,12 @@ const saveInstance = defineTool({
     await ok(response);
     // Streamed to the file as it arrives (an instance may be hundreds of MB); the file appears only when complete.
     const file = checkedP10(instanceBytes(String(response.headers['content-type'] ?? ''), response.body, MAX_SAVE_BYTES));
-    await ctx.files.writeAtomic(target, file);
+    try {
+      await ctx.files.writeAtomic(target, file);
+    } finally {
+      // Also when nothing was read (a refused multipart header, a file that could not be opened): free the connection.
+      response.body.destroy();
+    }
     const { syntax, bytes } = file.result();
     return {
       text: `Saved instance ${args.sop_instance_uid} (${bytes} bytes, transfer syntax ${syntax || 'unknown'}) to ${target}.`,
@@ -490,20 +495,23 @@ async function* instanceBytes(contentType: string, body: Readable, limit: number
   parser.end();
 }
 
-/** The head of a file that must be P10 before anything is written: the preamble and, in practice, the file meta group. */
-const P10_HEAD_BYTES = 64 * 1024;
+/** At most this much of a file is held to find its transfer syntax (the file meta group is rarely over 1 KB). */
+const P10_META_BYTES = 16 * 1024 * 1024;
 
 /**
  * `source`, passed through once its first bytes show a P10 file (else InvalidResponse, before anything is written);
- * `result()` then gives the transfer syntax and the byte count.
+ * `result()` then gives the transfer syntax ('' when the file meta group names none) and the byte count.
  */
 function checkedP10(source: AsyncIterable<Uint8Array>): AsyncIterable<Uint8Array> & { result(): { syntax: string; bytes: number } } {
   let syntax: string | undefined;
   let bytes = 0;
-  const check = (head: Buffer) => {
-    syntax = fileTransferSyntax(head);
+  /** Whether `head` decides the transfer syntax (throwing when it shows the file is not P10). */
+  const decided = (head: Buffer, ended: boolean) => {
+    const found = fileTransferSyntax(head);
+    if (found === MORE && !ended && head.length < P10_META_BYTES) return false;
+    syntax = found === MORE ? (head.length < 132 ? undefined : '') : found;
     if (syntax === undefined) throw new DicomwebError('InvalidResponse', 'the DICOMweb endpoint did not return a DICOM Part 10 file (no DICM preamble); nothing was saved', 200, undefined);
-    return head;
+    return true;
   };
   return {
     async *[Symbol.asyncIterator]() {
@@ -515,31 +523,39 @@ function checkedP10(source: AsyncIterable<Uint8Array>): AsyncIterable<Uint8Array
           continue;
         }
         head = Buffer.concat([head, chunk]);
-        if (head.length < P10_HEAD_BYTES) continue;
-        yield check(head);
+        if (!decided(head, false)) continue;
+        yield head;
         head = undefined;
       }
-      if (head !== undefined) yield check(head);
+      if (head !== undefined && decided(head, true)) yield head;
     },
     result: () => ({ syntax: syntax ?? '', bytes }),
   };
 }
 
-/** The TransferSyntaxUID (0002,0010) of a P10 file's meta header; undefined when the bytes are not P10. */
-function fileTransferSyntax(bytes: Uint8Array): string | undefined {
-  if (bytes.length < 132 || Buffer.from(bytes.subarray(128, 132)).toString('latin1') !== 'DICM') return undefined;
+const MORE = Symbol('more bytes needed');
+const LONG_VRS: ReadonlySet<string> = new Set(['OB', 'OD', 'OF', 'OL', 'OV', 'OW', 'SQ', 'SV', 'UC', 'UN', 'UR', 'UT', 'UV']);
+
+/**
+ * The TransferSyntaxUID (0002,0010) of a P10 file, from its first bytes: undefined when they are not P10, '' when the
+ * file meta group ends without one, MORE when the group runs on past them.
+ */
+function fileTransferSyntax(bytes: Uint8Array): string | undefined | typeof MORE {
+  if (bytes.length < 132) return MORE;
   const buffer = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  let at = 132;
-  while (at + 8 <= buffer.length && buffer.readUInt16LE(at) === 0x0002) {
+  if (buffer.toString('latin1', 128, 132) !== 'DICM') return undefined;
+  for (let at = 132; ; ) {
+    if (at + 2 > buffer.length) return MORE;
+    if (buffer.readUInt16LE(at) !== 0x0002) return '';
+    if (at + 8 > buffer.length) return MORE;
     const element = buffer.readUInt16LE(at + 2);
-    const vr = buffer.toString('latin1', at + 4, at + 6);
-    const long = ['OB', 'OW', 'SQ', 'UN', 'UT', 'UC', 'UR', 'OD', 'OF', 'OL', 'OV'].includes(vr);
+    const long = LONG_VRS.has(buffer.toString('latin1', at + 4, at + 6));
+    if (long && at + 12 > buffer.length) return MORE;
     const length = long ? buffer.readUInt32LE(at + 8) : buffer.readUInt16LE(at + 6);
     const start = at + (long ? 12 : 8);
-    if (element === 0x0010) return buffer.toString('latin1', start, start + length).replace(/[\0 ]+$/, '');
+    if (element === 0x0010) return start + length > buffer.length ? MORE : buffer.toString('latin1', start, start + length).replace(/[\0 ]+$/, '');
     at = start + length;
   }
-  return '';
 }
 
 // ---- STOW-RS ----------------------------------------------------------------------------------------------------

@@ -92,6 +92,26 @@ describe('doctor', () => {
     }
   });
 
+  it('says a DICOMweb endpoint that never answers timed out', async () => {
+    const local = await startTestService({ seedDemo: true });
+    // Accepts connections and requests, and never answers them.
+    const silent: Server = createServer(() => undefined);
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+    const target = { endpoint: local.service.endpoint, credentials: local.service.credentials };
+    const config = loadConfig({ backend: 'aws', region: 'us-east-1', dicomwebEndpointUrl: `http://127.0.0.1:${(silent.address() as AddressInfo).port}` }, {});
+    const client = createMedicalImagingClient(config, target);
+    try {
+      const results = await runDoctor({ config, client, target, backendDescription: 'the local test service', exposedTools: ['search_dicom_studies'], timeoutMs: 1000 });
+      expect(formatReport(results)).toMatch(/^✗ DICOMweb: nothing answers at http:\/\/127\.0\.0\.1:\d+\n\s+TimeoutError: /m);
+      expect(exitCodeOf(results)).toBe(1);
+    } finally {
+      client.destroy();
+      silent.closeAllConnections();
+      await new Promise((resolve) => silent.close(resolve));
+      await local.stop();
+    }
+  });
+
   it('refuses an old Node.js', () => {
     expect(checkNode('18.20.4').status).toBe('fail');
     expect(checkNode('20.18.9').status).toBe('fail');

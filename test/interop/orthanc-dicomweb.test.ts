@@ -172,6 +172,10 @@ describe.skipIf(!haveOrthanc)('store_dicom and the DICOMweb read tools against O
   });
 
   it('doctor walks Orthanc\'s DICOMweb root (a plain root, not /datastore/{id}) down to one instance', async () => {
+    // Something to walk down to, whichever tests ran before.
+    await fs.writeFile(path.join(dir, 'files', 'doctor.dcm'), Object.values(ctSeriesFiles({ slices: 1, seed: 904, size: 32 }))[0]!);
+    const stored = await h.call('store_dicom', { datastore_id: DATASTORE, paths: ['doctor.dcm'] });
+    expect(stored.isError, textOf(stored)).toBeFalsy();
     // The HealthImaging checks need a datastore that exists: one in the local service, whose ID a plain root ignores.
     const datastoreId = await createActiveDatastore(local.client, 'doctor-orthanc');
     const config = loadConfig({ backend: 'aws', region: 'us-east-1', datastoreIds: datastoreId, dicomwebEndpointUrl: `${base}/dicom-web` }, {});

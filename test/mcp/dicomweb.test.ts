@@ -141,6 +141,33 @@ describe('store_dicom', () => {
     expect(await studyInstances(other.study)).toBe(0);
   });
 
+  it('checks large files on their first bytes where it can, in order, with files read whole and refused among them', async () => {
+    // 512² CT files of about 512 KB: most are decided on their first 64 KB (pixel data last, fitting the file).
+    const s = await writeSeries(dir, 4, { size: 512 });
+    expect(s.bytes[0]!.length).toBeGreaterThan(256 * 1024);
+    const cut = path.join(dir, 'cut-in-pixels.dcm');
+    await fs.writeFile(cut, s.bytes[1]!.subarray(0, s.bytes[1]!.length - 1000));
+    // Trailing padding after the pixel data: the first bytes cannot tell, so the file is read whole, and it is fine.
+    const padded = path.join(dir, 'trailing-padding.dcm');
+    const padding = Buffer.alloc(16);
+    padding.writeUInt16LE(0xfffc, 0);
+    padding.writeUInt16LE(0xfffc, 2);
+    padding.write('OB', 4, 'latin1');
+    padding.writeUInt32LE(4, 8);
+    await fs.writeFile(padded, Buffer.concat([s.bytes[2]!, padding]));
+    const notes = path.join(dir, 'big-notes.txt');
+    await fs.writeFile(notes, Buffer.alloc(300 * 1024, 'x'));
+    const result = await h.call('store_dicom', { datastore_id: ds, paths: [s.paths[0], cut, padded, notes, s.paths[3], s.paths[0]] });
+    expect(result.isError, textOf(result)).toBeFalsy();
+    const out = structured<StoreResult>(result);
+    expect(out.stored.map((x) => x.file)).toEqual([s.paths[0], padded, s.paths[3]]);
+    expect(out.failed).toEqual([
+      expect.objectContaining({ file: cut, sent: false, reason: expect.stringMatching(/^not a usable DICOM file: truncated file: \(7FE0,0010\) declares \d+ bytes but only \d+ remain/) }),
+      expect.objectContaining({ file: notes, sent: false, reason: expect.stringMatching(/no DICM preamble/) }),
+      expect.objectContaining({ file: s.paths[0], sent: false, reason: `the same instance as ${s.paths[0]}` }),
+    ]);
+  });
+
   it('fails as a whole, naming each file, when nothing can be stored', async () => {
     const text = path.join(dir, 'only-notes.txt');
     await fs.writeFile(text, 'hello');

@@ -98,4 +98,37 @@ describe('save_dicom_instance, streamed', () => {
     expect(await leftovers()).not.toContain('unclosed.dcm');
     expect((await leftovers()).filter((name) => name.endsWith('.tmp'))).toEqual([]);
   });
+
+  it('frees the connection when the answer is refused before any of it is read', async () => {
+    let closed!: Promise<void>;
+    answer = (res) => {
+      closed = new Promise((resolve) => res.socket!.once('close', () => resolve()));
+      res.writeHead(200, { 'content-type': 'multipart/related; type="application/dicom"' });
+      // A body that would go on for a long time.
+      void dribble(res, new Uint8Array(8 * 1024 * 1024), 64 * 1024).catch(() => undefined);
+    };
+    const saved = await h.call('save_dicom_instance', { ...IDS, path: 'no-boundary.dcm' });
+    expect(textOf(saved)).toMatch(/^InvalidResponse: the DICOMweb endpoint sent multipart\/related without a boundary/);
+    await closed;
+    expect(await leftovers()).not.toContain('no-boundary.dcm');
+  });
+
+  it('finds the transfer syntax after a file meta group longer than the first chunks', async () => {
+    // A 70,000-byte (0002,0001) value put first: legal, and it pushes (0002,0010) far from the start.
+    const big = Buffer.alloc(12 + 70_000);
+    big.writeUInt16LE(0x0002, 0);
+    big.writeUInt16LE(0x0001, 2);
+    big.write('OB', 4, 'latin1');
+    big.writeUInt32LE(70_000, 8);
+    const file = Buffer.concat([instance.subarray(0, 132), big, instance.subarray(132)]);
+    answer = (res) => {
+      res.writeHead(200, { 'content-type': 'application/dicom' });
+      void dribble(res, file).then(() => res.end());
+    };
+    const saved = await h.call('save_dicom_instance', { ...IDS, path: 'long-meta.dcm' });
+    expect(saved.isError, textOf(saved)).toBeFalsy();
+    expect(saved.structuredContent).toMatchObject({ bytes: file.length, transfer_syntax_uid: '1.2.840.10008.1.2.1' });
+    expect(Buffer.compare(await fs.readFile(path.join(dir, 'long-meta.dcm')), file)).toBe(0);
+  });
 });
+
