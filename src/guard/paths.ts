@@ -70,9 +70,11 @@ export class FileAccess {
 
   /**
    * Writes `data` (or the chunks of a stream, as they come) to a path from resolveWritable: temporary file, fsync,
-   * rename; nothing is left half-written, also when the stream fails midway.
+   * then into place; nothing is left half-written, also when the stream fails midway. Without `overwrite` the file is
+   * put in place with a hard link, which fails rather than replace a file that appeared meanwhile (on a file system
+   * without hard links, resolveWritable's check is what holds).
    */
-  async writeAtomic(target: string, data: Uint8Array | string | AsyncIterable<Uint8Array>): Promise<void> {
+  async writeAtomic(target: string, data: Uint8Array | string | AsyncIterable<Uint8Array>, options: { overwrite?: boolean } = {}): Promise<void> {
     const temp = path.join(path.dirname(target), `.${path.basename(target)}.${randomBytes(6).toString('hex')}.tmp`);
     const handle = await fs.open(temp, constants.O_CREAT | constants.O_EXCL | constants.O_WRONLY, 0o644);
     try {
@@ -86,10 +88,9 @@ export class FileAccess {
     }
     await handle.close();
     try {
-      await fs.rename(temp, target);
-    } catch (err) {
+      await putInPlace(temp, target, options.overwrite ?? false);
+    } finally {
       await fs.rm(temp, { force: true });
-      throw err;
     }
   }
 
@@ -111,6 +112,19 @@ export class FileAccess {
     if (path.isAbsolute(input)) return path.resolve(input);
     if (!dirs.length) throw new GuardError('PathNotAllowed', `no allowed directory exists for ${input}`, 'Ask the operator to check --allow-dir.');
     return path.resolve(dirs[0]!, input);
+  }
+}
+
+/** Renames `temp` to `target`, or (without `overwrite`) links it there, refusing a file that exists by now. */
+async function putInPlace(temp: string, target: string, overwrite: boolean): Promise<void> {
+  if (overwrite) return fs.rename(temp, target);
+  try {
+    await fs.link(temp, target);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'EEXIST') throw new GuardError('FileExists', `the file exists: ${target} (it appeared while this one was being written)`, 'Choose another name, or pass overwrite: true to replace it.');
+    if (code !== 'EPERM' && code !== 'ENOTSUP' && code !== 'ENOSYS' && code !== 'EOPNOTSUPP') throw err;
+    await fs.rename(temp, target);
   }
 }
 

@@ -579,7 +579,7 @@ export const getImageFrame = defineTool({
     const contentType = res.contentType ?? 'application/octet-stream';
 
     if (args.format === 'raw' && target !== undefined) {
-      await files.writeAtomic(target, bytes);
+      await files.writeAtomic(target, bytes, { overwrite: args.overwrite });
       return {
         text: `Frame ${args.image_frame_id}: the stored codestream (${contentType}, ${bytes.length} bytes) saved to ${target}.`,
         structured: { image_frame_id: args.image_frame_id, format: 'raw' as const, content_type: contentType, bytes: bytes.length, saved_path: target, saved_bytes: bytes.length },
@@ -606,7 +606,7 @@ export const getImageFrame = defineTool({
       ...(window !== undefined && { window }),
       ...(target !== undefined ? { maxSize: Math.max(decoded.width, decoded.height), maxBytes: Number.MAX_SAFE_INTEGER } : { maxSize: args.max_size }),
     });
-    if (target !== undefined) await files.writeAtomic(target, rendered.png);
+    if (target !== undefined) await files.writeAtomic(target, rendered.png, { overwrite: args.overwrite });
     const shownWindow = rendered.window ? `window ${rendered.window.center}/${rendered.window.width} (${rendered.window.source})` : 'colour as stored';
     const caption = [
       `Frame ${args.image_frame_id}: frame ${located.frameIndex + 1} of instance ${located.sopInstanceUID} (series ${located.seriesInstanceUID}).`,

@@ -70,8 +70,13 @@ describe('FileAccess', () => {
     await files.writeAtomic(target, new Uint8Array([1, 2, 3]));
     expect([...(await fs.readFile(target))]).toEqual([1, 2, 3]);
     expect(await refusal(files.resolveWritable('sub/out.png'))).toBe('FileExists');
-    await files.writeAtomic(await files.resolveWritable('sub/out.png', { overwrite: true }), 'new');
+    await files.writeAtomic(await files.resolveWritable('sub/out.png', { overwrite: true }), 'new', { overwrite: true });
     expect(await fs.readFile(target, 'utf8')).toBe('new');
+    // A file that appears between the check and the write is not replaced either.
+    const late = await files.resolveWritable('sub/late.png');
+    await fs.writeFile(late, 'theirs');
+    expect(await refusal(files.writeAtomic(late, 'ours'))).toBe('FileExists');
+    expect(await fs.readFile(late, 'utf8')).toBe('theirs');
     expect(await refusal(files.resolveWritable('link-out.dcm', { overwrite: true }))).toBe('PathNotAllowed');
     expect((await fs.readdir(path.join(allowed, 'sub'))).filter((name) => name.endsWith('.tmp'))).toEqual([]);
   });
