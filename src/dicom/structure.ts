@@ -16,7 +16,7 @@ export class StructureError extends Error {
 }
 
 /** VRs whose explicit-VR header has two reserved bytes and a 32-bit length (PS3.5 §7.1.2). */
-const LONG_VRS = new Set(['OB', 'OD', 'OF', 'OL', 'OV', 'OW', 'SQ', 'UC', 'UN', 'UR', 'UT', 'SV', 'UV']);
+export const LONG_VRS: ReadonlySet<string> = new Set(['OB', 'OD', 'OF', 'OL', 'OV', 'OW', 'SQ', 'UC', 'UN', 'UR', 'UT', 'SV', 'UV']);
 const UNDEFINED_LENGTH = 0xffffffff;
 const ITEM = 0xfffee000;
 const ITEM_DELIMITER = 0xfffee00d;

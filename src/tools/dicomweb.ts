@@ -19,6 +19,7 @@ import { tagOf } from '../dicom/dicom-json.js';
 import { HEX_TAG, lookupAttribute } from '../dicom/dictionary.js';
 import { MultipartParser, parseMediaType } from '../dicom/multipart.js';
 import { DicomParseError, identifyP10, NeedWholeFile, type P10Identity } from '../dicom/p10.js';
+import { LONG_VRS } from '../dicom/structure.js';
 import { GuardError } from '../guard/errors.js';
 import { datastoreId, imageSetId } from './fields.js';
 import { defineTool, READ, type ToolContext } from './types.js';
@@ -534,7 +535,6 @@ function checkedP10(source: AsyncIterable<Uint8Array>): AsyncIterable<Uint8Array
 }
 
 const MORE = Symbol('more bytes needed');
-const LONG_VRS: ReadonlySet<string> = new Set(['OB', 'OD', 'OF', 'OL', 'OV', 'OW', 'SQ', 'SV', 'UC', 'UN', 'UR', 'UT', 'UV']);
 
 /**
  * The TransferSyntaxUID (0002,0010) of a P10 file, from its first bytes: undefined when they are not P10, '' when the
