@@ -19,7 +19,7 @@ import {
   type MedicalImagingClient,
 } from '@aws-sdk/client-medical-imaging';
 import { type ClientTarget } from './aws/client.js';
-import { DicomwebClient, ok } from './aws/dicomweb.js';
+import { DicomwebClient, dicomwebEndpoint, ok } from './aws/dicomweb.js';
 import { type HealthImagingAction, healthImagingActionsOf, READ_ACTIONS } from './aws/iam.js';
 import { fetchMetadata } from './aws/metadata.js';
 import type { Config } from './config.js';
@@ -111,10 +111,6 @@ export function checkNode(version: string): CheckResult {
     title: `Node.js ${version} is too old: ${MIN_NODE_VERSION} or newer is needed`,
     details: ['Install a current Node.js LTS (https://nodejs.org, or nvm install --lts) and run the server with it.'],
   };
-}
-
-export function defaultDicomwebEndpoint(config: Config, target: ClientTarget, region: string | undefined): string | undefined {
-  return config.dicomwebEndpointUrl ?? target.endpoint ?? config.endpointUrl ?? (region ? `https://dicom-medical-imaging.${region}.amazonaws.com` : undefined);
 }
 
 /** Runs every check, in order; never throws. */
@@ -327,7 +323,8 @@ export async function runDoctor(options: DoctorOptions): Promise<CheckResult[]> 
     label: string,
     probe: <T>(action: HealthImagingAction, resource: string, call: () => Promise<T>, found: (value: T) => string) => Promise<T | undefined>,
   ): Promise<void> {
-    const endpoint = defaultDicomwebEndpoint(config, options.target, region);
+    // Where the DICOMweb tools go (none without a region to derive it from).
+    const endpoint = await dicomwebEndpoint(config, client).catch(() => undefined);
     if (!endpoint) return;
     const usesDicomweb = [...needed].some((a) => /DICOM(?!ImportJob)/.test(a));
     // The tools' own DICOMweb client: the same URL layout (HealthImaging's, a template, or a plain root such as

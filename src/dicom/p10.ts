@@ -84,12 +84,7 @@ export type P10Identity = Pick<ParsedInstance, 'transferSyntaxUID' | 'studyInsta
 export function identifyP10(bytes: Uint8Array, fileLength = bytes.length): P10Identity {
   if (!hasDicmPrefix(bytes)) throw new DicomParseError('not a DICOM P10 file (no DICM preamble)');
   const { transferSyntaxUID, values } = checkedFileMeta(bytes, IDENTITY_TAG_SET, fileLength);
-  const uid = (keyword: RequiredUid) => {
-    const value = values.get(IDENTITY_TAGS[keyword]);
-    if (value === undefined) throw new DicomParseError(`DICOM attribute ${keyword} does not exist`);
-    if (value.trim() === '') throw new DicomParseError(`DICOM attribute ${keyword} has no value`);
-    return value.trim();
-  };
+  const uid = (keyword: RequiredUid) => requiredUid({ [keyword]: values.get(IDENTITY_TAGS[keyword]) }, keyword);
   return {
     transferSyntaxUID,
     studyInstanceUID: uid('StudyInstanceUID'),
